@@ -1,0 +1,2 @@
+package io.tether.cli;
+public class TetherCommand { public static void main(String[] a) {} }
