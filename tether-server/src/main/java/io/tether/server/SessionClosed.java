@@ -1,0 +1,24 @@
+package io.tether.server;
+
+import io.tether.protocol.Reason;
+
+/**
+ * A connection ended. Exactly one per accepted connection.
+ *
+ * @param atMillis       wall-clock time at which the connection was closed, epoch milliseconds
+ * @param deviceId       the device, or {@code null} if the handshake never completed
+ * @param sessionId      the session id, or 0 if the handshake never completed
+ * @param remote         the peer's address as host:port
+ * @param reason         the one reason for this close
+ * @param errnoName      errno name when an I/O error caused the close (e.g. "ECONNRESET"), else null
+ * @param errnoNumber    errno number, or 0 when {@code errnoName} is null
+ * @param detail         a human-readable detail (e.g. the protocol violation), or null
+ * @param durationMillis time from TCP accept to close
+ * @param lateMillis     for deadline reasons (heartbeat, handshake): time from the deadline to
+ *                       its detection, in milliseconds; otherwise -1
+ * @param drainedFrames  DATA frames received and stored during the drain of a graceful close
+ */
+public record SessionClosed(long atMillis, String deviceId, long sessionId, String remote, Reason reason,
+                            String errnoName, int errnoNumber, String detail, long durationMillis,
+                            double lateMillis, int drainedFrames) {
+}

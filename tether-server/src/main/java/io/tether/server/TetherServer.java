@@ -1,0 +1,432 @@
+package io.tether.server;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.tether.protocol.FrameDecoder;
+import io.tether.protocol.FrameEncoder;
+import io.tether.protocol.Protocol;
+import io.tether.protocol.Reason;
+import io.tether.server.connection.ConnectionHandler;
+import io.tether.server.connection.ServerContext;
+import io.tether.server.delivery.InMemoryMessageStore;
+import io.tether.server.delivery.MessageStore;
+import io.tether.server.session.LocalSessionRegistry;
+import io.tether.server.session.Session;
+import io.tether.server.session.SessionRegistry;
+import io.tether.server.transport.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Tether gateway. Build with {@link #builder()}, then {@link #start()}; {@link #close()}
+ * shuts down gracefully (BYE SERVER_SHUTDOWN to every device, drain, close) within the configured
+ * bound. Thread-safe.
+ */
+public final class TetherServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TetherServer.class);
+
+    private final ServerConfig config;
+    private final Transport transport;
+    private final SessionRegistry registry;
+    private final MessageStore store;
+    private final MeterRegistry meters;
+    private final ServerContext context;
+    private final ChannelGroup connections = new DefaultChannelGroup("tether-connections", GlobalEventExecutor.INSTANCE);
+    private EventLoopGroup bossGroup;
+    private EventLoopGroup workerGroup;
+    private Channel serverChannel;
+    private volatile boolean closed;
+
+    private TetherServer(Builder b, ServerConfig config) {
+        this.config = config;
+        this.transport = b.transport;
+        this.registry = b.registry;
+        this.store = b.store;
+        this.meters = b.meters;
+        this.context = new ServerContext(config, registry, store, b.clock, b.listeners, meters);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Binds and starts accepting devices.
+     *
+     * @throws IllegalStateException if already started
+     * @throws java.io.UncheckedIOException if the address cannot be bound
+     */
+    public synchronized TetherServer start() {
+        if (serverChannel != null || closed) {
+            throw new IllegalStateException("server already started");
+        }
+        bossGroup = transport.newGroup(1, "tether-accept");
+        workerGroup = transport.newGroup(config.workerThreads(), "tether-io");
+        ServerBootstrap b = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, config.backlog())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, config.tcpNoDelay())
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(config.writeBufferLimit() / 2, config.writeBufferLimit()))
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.add(ch);
+                        ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()))
+                                .addLast("encoder", FrameEncoder.INSTANCE)
+                                .addLast("connection", new ConnectionHandler(context));
+                    }
+                });
+        transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), config.keepAliveIdle(), config.keepAliveInterval(),
+                config.keepAliveCount(), config.userTimeout());
+        try {
+            serverChannel = b.bind(config.bindAddress()).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            bossGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new java.io.UncheckedIOException(new java.io.IOException(
+                    "cannot listen on " + config.bindAddress() + ": " + e.getMessage(), e));
+        }
+        log.info("listening on {} ({} transport, heartbeat {}, handshake timeout {}, drain {})",
+                serverChannel.localAddress(), transport, config.heartbeat(), config.handshakeTimeout(), config.drain());
+        return this;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static ChannelOption<Object> uncheckedOption(ChannelOption<?> option) {
+        return (ChannelOption<Object>) option;
+    }
+
+    /** The bound port (useful with port 0). */
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public SessionRegistry registry() {
+        return registry;
+    }
+
+    public MessageStore store() {
+        return store;
+    }
+
+    public MeterRegistry meters() {
+        return meters;
+    }
+
+    /** Open TCP connections, handshaken or not. */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    /**
+     * Queues a downlink message to a connected device.
+     *
+     * @return false if the device has no live session here
+     */
+    public boolean send(String deviceId, byte[] payload) {
+        Session s = registry.lookup(deviceId);
+        return s != null && s.send(payload);
+    }
+
+    /**
+     * Graceful shutdown: stops accepting, sends BYE SERVER_SHUTDOWN (with a jittered
+     * reconnect-after hint) to every connection, lets each drain, and closes what is left when
+     * the configured shutdown timeout expires. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        if (serverChannel == null) {
+            return;
+        }
+        serverChannel.close().syncUninterruptibly();
+        long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
+        for (Channel ch : connections) {
+            ConnectionHandler h = ch.pipeline().get(ConnectionHandler.class);
+            if (h != null) {
+                h.kick(Reason.SERVER_SHUTDOWN);
+            }
+        }
+        while (!connections.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!connections.isEmpty()) {
+            log.warn("{} connections still open after {}; closing them", connections.size(), config.shutdownTimeout());
+            connections.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+        workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        store.close();
+        log.info("stopped");
+    }
+
+    /**
+     * Builds a {@link TetherServer}. Setters validate their argument; {@link #build()} checks
+     * the combination. Defaults are the ones documented in README.md.
+     */
+    public static final class Builder {
+        private InetSocketAddress bindAddress = new InetSocketAddress(7400);
+        private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private Duration heartbeat = Duration.ofSeconds(30);
+        private Duration minHeartbeat = Duration.ofSeconds(1);
+        private Duration maxHeartbeat = Duration.ofMinutes(30);
+        private double heartbeatMultiplier = 1.5;
+        private Duration drain = Duration.ofSeconds(2);
+        private Duration keepAliveIdle = Duration.ofSeconds(60);
+        private Duration keepAliveInterval = Duration.ofSeconds(20);
+        private int keepAliveCount = 3;
+        private Duration userTimeout;
+        private int backlog = 4096;
+        private boolean tcpNoDelay = true;
+        private boolean quiet;
+        private int maxFrameLength = Protocol.DEFAULT_MAX_FRAME_LENGTH;
+        private int writeBufferLimit = 256 * 1024;
+        private int workerThreads;
+        private Duration shutdownTimeout = Duration.ofSeconds(10);
+        private Duration shutdownReconnectSpread = Duration.ofSeconds(30);
+        private Transport transport = Transport.best();
+        private SessionRegistry registry;
+        private MessageStore store;
+        private MeterRegistry meters;
+        private Clock clock = Clock.systemUTC();
+        private final List<SessionListener> listeners = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /** Listen on all interfaces at {@code port} (0 = any free port). Default 7400. */
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port: " + port + " (expected: 0 to 65535)");
+            }
+            this.bindAddress = new InetSocketAddress(port);
+            return this;
+        }
+
+        public Builder bindAddress(InetSocketAddress address) {
+            this.bindAddress = Objects.requireNonNull(address, "bindAddress");
+            return this;
+        }
+
+        /** Time from accept to a complete HELLO. Default 10 s. */
+        public Builder handshakeTimeout(Duration d) {
+            this.handshakeTimeout = positive("handshakeTimeout", d);
+            return this;
+        }
+
+        /** Default heartbeat interval; {@link Duration#ZERO} turns application heartbeats off. Default 30 s. */
+        public Builder heartbeat(Duration d) {
+            this.heartbeat = nonNegative("heartbeat", d);
+            return this;
+        }
+
+        /** Range a device's requested interval is clamped to. Default 1 s to 30 min. */
+        public Builder heartbeatRange(Duration min, Duration max) {
+            this.minHeartbeat = positive("minHeartbeat", min);
+            this.maxHeartbeat = positive("maxHeartbeat", max);
+            return this;
+        }
+
+        /** Tolerance: silence of interval x multiplier kills a session. Default 1.5. */
+        public Builder heartbeatMultiplier(double m) {
+            if (!(m >= 1.0) || m > 100) {
+                throw new IllegalArgumentException("heartbeatMultiplier: " + m + " (expected: 1.0 to 100)");
+            }
+            this.heartbeatMultiplier = m;
+            return this;
+        }
+
+        /** How long a graceful close keeps reading after half-closing. Default 2 s; 0 = RST at once. */
+        public Builder drain(Duration d) {
+            this.drain = nonNegative("drain", d);
+            return this;
+        }
+
+        /**
+         * TCP keepalive: idle time, probe interval, probe count. Default 60 s, 20 s, 3.
+         * An idle of {@link Duration#ZERO} turns SO_KEEPALIVE off.
+         */
+        public Builder keepAlive(Duration idle, Duration interval, int count) {
+            this.keepAliveIdle = nonNegative("keepAliveIdle", idle);
+            this.keepAliveInterval = positive("keepAliveInterval", interval);
+            if (count < 1 || count > 127) {
+                throw new IllegalArgumentException("keepAliveCount: " + count + " (expected: 1 to 127)");
+            }
+            this.keepAliveCount = count;
+            return this;
+        }
+
+        /** TCP_USER_TIMEOUT; default idle + interval x count; {@link Duration#ZERO} = kernel default. */
+        public Builder userTimeout(Duration d) {
+            this.userTimeout = nonNegative("userTimeout", d);
+            return this;
+        }
+
+        public Builder backlog(int backlog) {
+            if (backlog < 1) {
+                throw new IllegalArgumentException("backlog: " + backlog + " (expected: >= 1)");
+            }
+            this.backlog = backlog;
+            return this;
+        }
+
+        public Builder tcpNoDelay(boolean on) {
+            this.tcpNoDelay = on;
+            return this;
+        }
+
+        /** Do not answer PINGs (less traffic); devices must detect a dead server on their own. */
+        public Builder quiet(boolean quiet) {
+            this.quiet = quiet;
+            return this;
+        }
+
+        public Builder maxFrameLength(int bytes) {
+            ServerConfig.checkMaxFrameLength(bytes);
+            this.maxFrameLength = bytes;
+            return this;
+        }
+
+        /** Bytes queued to one device beyond which it is closed as SLOW_CONSUMER. Default 256 KiB. */
+        public Builder writeBufferLimit(int bytes) {
+            if (bytes < 1024) {
+                throw new IllegalArgumentException("writeBufferLimit: " + bytes + " (expected: >= 1024)");
+            }
+            this.writeBufferLimit = bytes;
+            return this;
+        }
+
+        /** I/O threads; 0 = number of cores. */
+        public Builder workerThreads(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("workerThreads: " + n + " (expected: >= 0)");
+            }
+            this.workerThreads = n;
+            return this;
+        }
+
+        public Builder shutdownTimeout(Duration d) {
+            this.shutdownTimeout = nonNegative("shutdownTimeout", d);
+            return this;
+        }
+
+        public Builder shutdownReconnectSpread(Duration d) {
+            this.shutdownReconnectSpread = nonNegative("shutdownReconnectSpread", d);
+            return this;
+        }
+
+        public Builder transport(Transport t) {
+            this.transport = Objects.requireNonNull(t, "transport");
+            return this;
+        }
+
+        public Builder registry(SessionRegistry r) {
+            this.registry = Objects.requireNonNull(r, "registry");
+            return this;
+        }
+
+        public Builder store(MessageStore s) {
+            this.store = Objects.requireNonNull(s, "store");
+            return this;
+        }
+
+        public Builder meters(MeterRegistry m) {
+            this.meters = Objects.requireNonNull(m, "meters");
+            return this;
+        }
+
+        /** Wall clock for event timestamps only; deadlines use the event loop's ticker. */
+        public Builder clock(Clock c) {
+            this.clock = Objects.requireNonNull(c, "clock");
+            return this;
+        }
+
+        public Builder listener(SessionListener l) {
+            this.listeners.add(Objects.requireNonNull(l, "listener"));
+            return this;
+        }
+
+        /** The validated configuration this builder would produce. */
+        public ServerConfig config() {
+            if (minHeartbeat.compareTo(maxHeartbeat) > 0) {
+                throw new IllegalArgumentException("heartbeat range: " + minHeartbeat + " > " + maxHeartbeat
+                        + " (expected: min <= max)");
+            }
+            Duration ut = userTimeout != null ? userTimeout
+                    : keepAliveIdle.isZero() ? Duration.ZERO : keepAliveIdle.plus(keepAliveInterval.multipliedBy(keepAliveCount));
+            int threads = workerThreads == 0 ? Runtime.getRuntime().availableProcessors() : workerThreads;
+            return new ServerConfig(bindAddress, handshakeTimeout, heartbeat, minHeartbeat, maxHeartbeat,
+                    heartbeatMultiplier, drain, keepAliveIdle, keepAliveInterval, keepAliveCount, ut, backlog,
+                    tcpNoDelay, quiet, maxFrameLength, writeBufferLimit, threads, shutdownTimeout,
+                    shutdownReconnectSpread);
+        }
+
+        public TetherServer build() {
+            ServerConfig c = config();
+            if (registry == null) {
+                registry = new LocalSessionRegistry();
+            }
+            if (store == null) {
+                store = new InMemoryMessageStore();
+            }
+            if (meters == null) {
+                meters = new SimpleMeterRegistry();
+            }
+            return new TetherServer(this, c);
+        }
+
+        private static Duration positive(String name, Duration d) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+            }
+            return d;
+        }
+
+        private static Duration nonNegative(String name, Duration d) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(name + ": " + d + " (expected: >= 0)");
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.tether.server.connection;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.tether.protocol.Reason;
+import io.tether.server.ServerConfig;
+import io.tether.server.SessionClosed;
+import io.tether.server.SessionListener;
+import io.tether.server.SessionOpened;
+import io.tether.server.delivery.MessageStore;
+import io.tether.server.session.SessionRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * What every connection of one server shares: configuration, registry, store, listeners and
+ * meters. Immutable after construction and thread-safe.
+ */
+public final class ServerContext {
+    private static final Logger log = LoggerFactory.getLogger(ServerContext.class);
+
+    final ServerConfig config;
+    final SessionRegistry registry;
+    final MessageStore store;
+    final Clock clock;
+    final long handshakeTimeoutNanos;
+    final long drainNanos;
+    private final List<SessionListener> listeners;
+    private final Counter opened;
+    private final Counter gaps;
+    private final Counter[] closedByReason;
+
+    public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Clock clock,
+                         List<SessionListener> listeners, MeterRegistry meters) {
+        this.config = config;
+        this.registry = registry;
+        this.store = store;
+        this.clock = clock;
+        this.listeners = List.copyOf(listeners);
+        this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
+        this.drainNanos = config.drain().toNanos();
+        this.opened = Counter.builder("tether.sessions.opened").description("handshakes completed").register(meters);
+        this.gaps = Counter.builder("tether.sequence.gaps").description("DATA that skipped seq numbers").register(meters);
+        Reason[] reasons = Reason.values();
+        this.closedByReason = new Counter[reasons.length];
+        for (Reason r : reasons) {
+            closedByReason[r.ordinal()] = Counter.builder("tether.connections.closed")
+                    .description("connections closed, by reason").tag("reason", r.name()).register(meters);
+        }
+        meters.gauge("tether.sessions.live", registry, SessionRegistry::size);
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public SessionRegistry registry() {
+        return registry;
+    }
+
+    public MessageStore store() {
+        return store;
+    }
+
+    void fireOpen(SessionOpened event) {
+        opened.increment();
+        for (SessionListener l : listeners) {
+            try {
+                l.onOpen(event);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on open", l, e);
+            }
+        }
+    }
+
+    void fireClose(SessionClosed event) {
+        closedByReason[event.reason().ordinal()].increment();
+        for (SessionListener l : listeners) {
+            try {
+                l.onClose(event);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on close", l, e);
+            }
+        }
+    }
+
+    void fireGap(String deviceId, long sessionId, long seq) {
+        gaps.increment();
+        for (SessionListener l : listeners) {
+            try {
+                l.onSequenceGap(deviceId, sessionId, seq);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on gap", l, e);
+            }
+        }
+    }
+}
