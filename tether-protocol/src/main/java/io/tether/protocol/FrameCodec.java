@@ -2,6 +2,8 @@ package io.tether.protocol;
 
 import io.netty.buffer.ByteBuf;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -138,6 +140,19 @@ public final class FrameCodec {
         }
     }
 
+    /**
+     * Decodes BYE text, refusing malformed UTF-8. A lenient decoder would turn each bad byte into
+     * U+FFFD (three bytes), so a valid 255-byte text could be rejected as "longer than 255 bytes"
+     * while a shorter one was silently altered; refusing it makes the rule the same for every length.
+     */
+    private static String strictUtf8(byte[] raw) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("BYE text is not valid UTF-8");
+        }
+    }
+
     private static Frame decodeFields(int type, ByteBuf in) {
         switch (type) {
             case FrameType.DATA: {
@@ -192,8 +207,9 @@ public final class FrameCodec {
                     throw new IllegalArgumentException("reconnect_after_ms " + after + " (expected: <= 2^31-1)");
                 }
                 int textLength = in.readUnsignedByte();
-                String text = in.readCharSequence(textLength, StandardCharsets.UTF_8).toString();
-                return new Frame.Bye(reason, (int) after, text);
+                byte[] raw = new byte[textLength];
+                in.readBytes(raw);
+                return new Frame.Bye(reason, (int) after, strictUtf8(raw));
             }
             default:
                 throw new ProtocolException(Reason.PROTOCOL_ERROR, "unknown frame type " + FrameType.name(type));
