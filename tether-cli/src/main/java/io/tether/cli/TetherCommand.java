@@ -1,2 +1,49 @@
 package io.tether.cli;
-public class TetherCommand { public static void main(String[] a) {} }
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code tether} command. */
+@Command(name = "tether",
+        mixinStandardHelpOptions = true,
+        versionProvider = TetherCommand.Version.class,
+        description = "A TCP gateway for fleets of devices that vanish without saying goodbye.",
+        subcommands = {ServeCommand.class, SimCommand.class, ErrnoCommand.class, CommandLine.HelpCommand.class})
+public final class TetherCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns its exit code (for tests). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new TetherCommand());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // A config file's values go in front of the flags, so a flag given on the command line
+        // overrides the same key from the file.
+        cl.setOverwrittenOptionsAllowed(true);
+        String[] expanded;
+        try {
+            expanded = ConfigFile.expand(cl, args);
+        } catch (ConfigFile.ConfigException e) {
+            cl.getErr().println("tether: " + e.getMessage());
+            return 2;
+        }
+        return cl.execute(expanded);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = TetherCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"tether " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package io.tether.cli;
+
+import io.tether.protocol.Protocol;
+import io.tether.server.TetherServer;
+import io.tether.server.events.JsonEventLog;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code tether serve}: runs the gateway until SIGTERM or SIGINT, then shuts down gracefully. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Runs the gateway. One JSON line per session event goes to stdout (or --events FILE);",
+                "logs go to stderr. SIGTERM/SIGINT: BYE SERVER_SHUTDOWN to every device, drain, exit 0."})
+public final class ServeCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--port", paramLabel = "P", description = "TCP port for devices (default: ${DEFAULT-VALUE}; 0 = any free port).")
+    int port = 7400;
+
+    @Option(names = "--bind", paramLabel = "ADDR", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String bind = "0.0.0.0";
+
+    @Option(names = "--handshake-timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "Time from accept to a complete HELLO (default: ${DEFAULT-VALUE}).")
+    Duration handshakeTimeout = Duration.ofSeconds(10);
+
+    @Option(names = "--heartbeat", paramLabel = "D", converter = DurationConverter.class,
+            description = "Heartbeat interval granted to devices that ask for 0 (default: ${DEFAULT-VALUE}). "
+                    + "0 turns application heartbeats off: kernel keepalive alone guards connections.")
+    Duration heartbeat = Duration.ofSeconds(30);
+
+    @Option(names = "--min-heartbeat", paramLabel = "D", converter = DurationConverter.class,
+            description = "Smallest interval a device may ask for; smaller requests are raised (default: ${DEFAULT-VALUE}).")
+    Duration minHeartbeat = Duration.ofSeconds(1);
+
+    @Option(names = "--max-heartbeat", paramLabel = "D", converter = DurationConverter.class,
+            description = "Largest interval a device may ask for; larger requests are lowered (default: ${DEFAULT-VALUE}).")
+    Duration maxHeartbeat = Duration.ofMinutes(30);
+
+    @Option(names = "--heartbeat-multiplier", paramLabel = "X",
+            description = "A session dies after interval x X of silence (default: ${DEFAULT-VALUE}, as MQTT).")
+    double heartbeatMultiplier = 1.5;
+
+    @Option(names = "--drain", paramLabel = "D", converter = DurationConverter.class,
+            description = "After a timeout close has half-closed the socket, keep reading (and storing) this long, "
+                    + "then reset (default: ${DEFAULT-VALUE}).")
+    Duration drain = Duration.ofSeconds(2);
+
+    @Option(names = "--keepalive", paramLabel = "IDLE,INTVL,CNT", converter = KeepAlive.Converter.class,
+            description = "TCP keepalive per socket: TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (default: ${DEFAULT-VALUE}), or off.")
+    KeepAlive keepAlive = new KeepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 3);
+
+    @Option(names = "--user-timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "TCP_USER_TIMEOUT: unacknowledged data older than this fails the socket "
+                    + "(default: IDLE + INTVL x CNT of --keepalive; 0 = kernel default).")
+    Duration userTimeout;
+
+    @Option(names = "--quiet", arity = "0..1",
+            description = "Do not answer PINGs (less traffic). Devices then detect a dead server with TCP_USER_TIMEOUT.")
+    boolean quiet;
+
+    @Option(names = "--backlog", paramLabel = "N", description = "Listen backlog (default: ${DEFAULT-VALUE}).")
+    int backlog = 4096;
+
+    @Option(names = "--tcp-nodelay", arity = "0..1", negatable = true, fallbackValue = "true",
+            description = "TCP_NODELAY on device sockets (default: ${DEFAULT-VALUE}).")
+    boolean tcpNoDelay = true;
+
+    @Option(names = "--max-frame", paramLabel = "BYTES",
+            description = "Largest frame length field accepted (default: ${DEFAULT-VALUE}).")
+    int maxFrame = Protocol.DEFAULT_MAX_FRAME_LENGTH;
+
+    @Option(names = "--write-buffer-limit", paramLabel = "BYTES",
+            description = "Bytes queued to one device beyond which it is closed as SLOW_CONSUMER (default: ${DEFAULT-VALUE}).")
+    int writeBufferLimit = 256 * 1024;
+
+    @Option(names = "--workers", paramLabel = "N", description = "I/O threads (default: number of cores).")
+    int workers;
+
+    @Option(names = "--shutdown-timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "Bound on a graceful shutdown (default: ${DEFAULT-VALUE}).")
+    Duration shutdownTimeout = Duration.ofSeconds(10);
+
+    @Option(names = "--events", paramLabel = "FILE",
+            description = "Append session events (JSON lines) to FILE instead of stdout.")
+    Path events;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "YAML file of option: value (same names as the flags, without dashes). Flags win.")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        TetherServer.Builder b;
+        try {
+            b = builder();
+            b.config();
+        } catch (IllegalArgumentException e) {
+            err.println("tether serve: " + e.getMessage());
+            return 2;
+        }
+        OutputStream eventsOut = events == null ? System.out : new FileOutputStream(events.toFile(), true);
+        JsonEventLog eventLog = new JsonEventLog(eventsOut, events != null);
+        b.listener(eventLog);
+        TetherServer server;
+        try {
+            server = b.build().start();
+        } catch (java.io.UncheckedIOException e) {
+            err.println("tether serve: " + e.getCause().getMessage());
+            eventLog.close();
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            eventLog.close();
+            stopped.countDown();
+        }, "tether-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    TetherServer.Builder builder() throws IOException {
+        TetherServer.Builder b = TetherServer.builder()
+                .bindAddress(new InetSocketAddress(bind, port))
+                .handshakeTimeout(handshakeTimeout)
+                .heartbeat(heartbeat)
+                .heartbeatRange(minHeartbeat, maxHeartbeat)
+                .heartbeatMultiplier(heartbeatMultiplier)
+                .drain(drain)
+                .keepAlive(keepAlive.idle(), keepAlive.interval(), keepAlive.count())
+                .quiet(quiet)
+                .backlog(backlog)
+                .tcpNoDelay(tcpNoDelay)
+                .maxFrameLength(maxFrame)
+                .writeBufferLimit(writeBufferLimit)
+                .workerThreads(workers)
+                .shutdownTimeout(shutdownTimeout);
+        if (userTimeout != null) {
+            b.userTimeout(userTimeout);
+        }
+        return b;
+    }
+}

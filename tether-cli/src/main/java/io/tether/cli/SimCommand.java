@@ -1,0 +1,396 @@
+package io.tether.cli;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.netty.channel.EventLoopGroup;
+import io.tether.client.ClientListener;
+import io.tether.client.TetherClient;
+import io.tether.protocol.Protocol;
+import io.tether.protocol.Reason;
+import io.tether.server.errno.IoFailure;
+import io.tether.server.transport.Transport;
+import org.HdrHistogram.Recorder;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * {@code tether sim}: simulated devices against a running gateway. Ends with one JSON summary
+ * line on stdout.
+ */
+@Command(name = "sim", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Runs N simulated devices against a gateway and prints one JSON summary line.",
+                "Behaviours: normal (SDK: heartbeat, send, reconnect), late (heartbeats at 1.3 x the interval, inside",
+                "the 1.5 x tolerance), silent (handshake, then nothing; never closes), fin (send, then close",
+                "gracefully), rst (send, then close with RST), flap (reconnect in a loop without closing the old socket)."})
+public final class SimCommand implements Callable<Integer> {
+
+    enum Behaviour { normal, silent, late, fin, rst, flap }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--target", required = true, paramLabel = "HOST:PORT", description = "The gateway.")
+    String target;
+
+    @Option(names = "--devices", paramLabel = "N", description = "Number of devices (default: ${DEFAULT-VALUE}).")
+    int devices = 10;
+
+    @Option(names = "--behaviour", paramLabel = "B", description = "normal|silent|late|fin|rst|flap (default: ${DEFAULT-VALUE}).")
+    Behaviour behaviour = Behaviour.normal;
+
+    @Option(names = "--heartbeat", paramLabel = "D", converter = DurationConverter.class,
+            description = "Heartbeat interval to ask for; 0 = the server's default (default: ${DEFAULT-VALUE}).")
+    Duration heartbeat = Duration.ZERO;
+
+    @Option(names = "--duration", paramLabel = "D", converter = DurationConverter.class,
+            description = "How long to run before the summary (default: ${DEFAULT-VALUE}). fin and rst end earlier "
+                    + "when every device is done.")
+    Duration duration = Duration.ofSeconds(10);
+
+    @Option(names = "--messages", paramLabel = "M", description = "DATA messages per device (default: ${DEFAULT-VALUE}).")
+    int messages;
+
+    @Option(names = "--payload-size", paramLabel = "BYTES", description = "Bytes per message (default: ${DEFAULT-VALUE}).")
+    int payloadSize = 100;
+
+    @Option(names = "--id-prefix", paramLabel = "S", description = "Device ids are S0, S1, ... (default: ${DEFAULT-VALUE}).")
+    String idPrefix = "sim-";
+
+    @Option(names = "--id-offset", paramLabel = "N", description = "First device number (default: ${DEFAULT-VALUE}); "
+            + "lets several sim processes share one id space.")
+    int idOffset;
+
+    @Option(names = "--source", split = ",", paramLabel = "ADDR",
+            description = "Local source addresses to spread connections over (e.g. 127.0.0.2,127.0.0.3): "
+                    + "each address has its own ~28,000 ephemeral ports.")
+    List<String> sources = new ArrayList<>();
+
+    @Option(names = "--concurrency", paramLabel = "N", description = "Handshakes in flight at once (default: ${DEFAULT-VALUE}).")
+    int concurrency = 256;
+
+    @Option(names = "--silent-after", paramLabel = "D", converter = DurationConverter.class,
+            description = "With --behaviour silent: heartbeat normally until D after the start, then all devices "
+                    + "go silent at that same moment.")
+    Duration silentAfter;
+
+    @Option(names = "--flap-interval", paramLabel = "D", converter = DurationConverter.class,
+            description = "With --behaviour flap: time between reconnects of one device (default: ${DEFAULT-VALUE}).")
+    Duration flapInterval = Duration.ofSeconds(1);
+
+    @Option(names = "--threads", paramLabel = "N", description = "Event loop threads (default: number of cores).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        InetSocketAddress addr = parseTarget(target);
+        if (devices < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--devices: " + devices + " (expected: >= 1)");
+        }
+        try {
+            // Every id the run will use must be valid: fail here, not once per connection.
+            Protocol.checkDeviceId(idPrefix + idOffset);
+            Protocol.checkDeviceId(idPrefix + (idOffset + devices - 1));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--id-prefix: " + e.getMessage());
+        }
+        Run run = new Run(this, addr);
+        try {
+            if (behaviour == Behaviour.normal || behaviour == Behaviour.late) {
+                runClients(run);
+            } else {
+                runRaw(run);
+            }
+        } finally {
+            run.stop();
+        }
+        spec.commandLine().getOut().println(run.summary());
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    private InetSocketAddress source(int i) throws IOException {
+        if (sources.isEmpty()) {
+            return null;
+        }
+        return new InetSocketAddress(InetAddress.getByName(sources.get(i % sources.size())), 0);
+    }
+
+    private void runClients(Run run) throws Exception {
+        List<TetherClient> clients = new ArrayList<>(devices);
+        List<CompletableFuture<Long>> sends = new ArrayList<>();
+        Semaphore inFlight = new Semaphore(concurrency);
+        for (int i = 0; i < devices; i++) {
+            inFlight.acquire();
+            InetSocketAddress src = source(i);
+            TetherClient.Builder b = TetherClient.builder()
+                    .target(run.target)
+                    .deviceId(idPrefix + (idOffset + i))
+                    .credential(run.credential)
+                    .heartbeat(heartbeat)
+                    .eventLoopGroup(run.group)
+                    .outboxCapacity(Math.max(1, messages))
+                    .pingIntervalFactor(behaviour == Behaviour.late ? 1.3 : 1.0)
+                    .listener(new ClientListener() {
+                        @Override
+                        public void onDisconnected(Reason reason, Throwable cause) {
+                            run.countClose(reason);
+                        }
+                    });
+            if (src != null) {
+                b.localAddress(src.getAddress());
+            }
+            TetherClient c = b.build();
+            clients.add(c);
+            c.connect().whenComplete((v, e) -> {
+                inFlight.release();
+                if (e == null) {
+                    run.handshake();
+                }
+            });
+            for (int m = 0; m < messages; m++) {
+                CompletableFuture<Long> f = c.send(run.payload);
+                run.sent(1);
+                f.thenRun(() -> run.acked(1));
+                sends.add(f);
+            }
+        }
+        long end = System.nanoTime() + duration.toNanos();
+        while (System.nanoTime() < end) {
+            Thread.sleep(Math.min(100, Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime()))));
+        }
+        run.connectedAtEnd = clients.stream().filter(TetherClient::isConnected).count();
+        run.stopping = true;
+        List<CompletableFuture<Void>> closed = new ArrayList<>(clients.size());
+        for (TetherClient c : clients) {
+            c.close();
+            closed.add(c.closeFuture());
+        }
+        // Each BYE NORMAL must be written before the event loops go away.
+        try {
+            CompletableFuture.allOf(closed.toArray(new CompletableFuture[0])).get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            spec.commandLine().getErr().println("tether sim: some devices did not close within 10 s");
+        }
+    }
+
+    private void runRaw(Run run) throws Exception {
+        CountDownLatch finished = new CountDownLatch(devices);
+        Semaphore inFlight = new Semaphore(concurrency);
+        long end = System.nanoTime() + duration.toNanos();
+        for (int i = 0; i < devices; i++) {
+            inFlight.acquire();
+            RawSimDevice d = new RawSimDevice(run, idPrefix + (idOffset + i), source(i));
+            connectLoop(run, d, inFlight, finished);
+        }
+        long left = end - System.nanoTime();
+        if (behaviour == Behaviour.fin || behaviour == Behaviour.rst) {
+            finished.await(Math.max(0, left), TimeUnit.NANOSECONDS);
+        } else {
+            TimeUnit.NANOSECONDS.sleep(Math.max(0, left));
+        }
+        run.connectedAtEnd = run.open.get();
+        run.stopping = true;
+    }
+
+    /** One raw device: connect; on flap, connect again when told, until the run stops. */
+    private void connectLoop(Run run, RawSimDevice d, Semaphore inFlight, CountDownLatch finished) {
+        boolean[] released = new boolean[1];
+        Runnable releaseOnce = () -> {
+            if (!released[0]) {
+                released[0] = true;
+                inFlight.release();
+            }
+        };
+        d.connect(releaseOnce, () -> {
+            releaseOnce.run();
+            if (behaviour == Behaviour.flap && !run.stopping()) {
+                run.group.next().execute(() -> connectLoopAgain(run, d));
+            } else {
+                finished.countDown();
+            }
+        });
+    }
+
+    private void connectLoopAgain(Run run, RawSimDevice d) {
+        d.connect(() -> { }, () -> {
+            if (!run.stopping()) {
+                connectLoopAgain(run, d);
+            }
+        });
+    }
+
+    static InetSocketAddress parseTarget(String t) {
+        int colon = t.lastIndexOf(':');
+        if (colon <= 0 || colon == t.length() - 1) {
+            throw new IllegalArgumentException("--target: '" + t + "' (expected: HOST:PORT)");
+        }
+        String host = t.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(t.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--target: '" + t + "' port is not a number");
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+    /** Shared state of one simulation run. Thread-safe. */
+    static final class Run {
+        final Behaviour behaviour;
+        final InetSocketAddress target;
+        final Duration heartbeat;
+        final Duration silentAfter;
+        final Duration flapInterval;
+        final long messages;
+        final byte[] payload;
+        final byte[] credential = new byte[0];
+        final Transport transport = Transport.best();
+        final EventLoopGroup group;
+        final int devices;
+        private final long startNanos = System.nanoTime();
+        final long silentAtNanos;
+        private final LongAdder handshakes = new LongAdder();
+        private final LongAdder sent = new LongAdder();
+        private final LongAdder acked = new LongAdder();
+        private final LongAdder flaps = new LongAdder();
+        private final Map<String, LongAdder> closes = new ConcurrentHashMap<>();
+        private final Map<String, LongAdder> connectFailures = new ConcurrentHashMap<>();
+        private final Recorder detection = new Recorder(3);
+        private final LongAdder detections = new LongAdder();
+        final AtomicLong open = new AtomicLong();
+        volatile boolean stopping;
+        long connectedAtEnd;
+
+        Run(SimCommand c, InetSocketAddress target) {
+            this.behaviour = c.behaviour;
+            this.target = target;
+            this.heartbeat = c.heartbeat;
+            this.silentAfter = c.silentAfter;
+            this.flapInterval = c.flapInterval;
+            this.silentAtNanos = c.silentAfter == null ? Long.MAX_VALUE : startNanos + c.silentAfter.toNanos();
+            this.messages = c.messages;
+            this.payload = new byte[c.payloadSize];
+            byte[] pattern = "tether-sim ".getBytes(StandardCharsets.US_ASCII);
+            for (int i = 0; i < payload.length; i++) {
+                payload[i] = pattern[i % pattern.length];
+            }
+            this.devices = c.devices;
+            this.group = transport.newGroup(c.threads, "tether-sim");
+        }
+
+        boolean stopping() {
+            return stopping;
+        }
+
+        void handshake() {
+            handshakes.increment();
+            open.incrementAndGet();
+        }
+
+        void sent(long n) {
+            sent.add(n);
+        }
+
+        void acked(long n) {
+            acked.add(n);
+        }
+
+        void flapped() {
+            flaps.increment();
+        }
+
+        /** A connection that had completed its handshake ended; counted by reason unless we ended it. */
+        void closed(Reason reason, boolean byUs) {
+            open.decrementAndGet();
+            if (!byUs) {
+                countClose(reason);
+            }
+        }
+
+        /** A close the devices saw and did not cause, by reason; our own closes at the end are not counted. */
+        void countClose(Reason reason) {
+            if (!stopping) {
+                closes.computeIfAbsent(reason.name(), k -> new LongAdder()).increment();
+            }
+        }
+
+        void connectFailed(IoFailure f) {
+            String key = f.errno() != null ? f.errnoName() : f.reason().name();
+            connectFailures.computeIfAbsent(key, k -> new LongAdder()).increment();
+        }
+
+        void detected(double lateMillis) {
+            detections.increment();
+            detection.recordValue(Math.max(0, Math.round(lateMillis * 1000)));
+        }
+
+        void stop() {
+            stopping = true;
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+
+        String summary() throws IOException {
+            StringWriter w = new StringWriter();
+            try (JsonGenerator g = new JsonFactory().createGenerator(w)) {
+                g.writeStartObject();
+                g.writeStringField("behaviour", behaviour.name());
+                g.writeNumberField("devices", devices);
+                g.writeNumberField("connected", Math.min(devices, handshakes.sum()));
+                g.writeNumberField("handshakes", handshakes.sum());
+                g.writeNumberField("connectedAtEnd", connectedAtEnd);
+                g.writeNumberField("messagesSent", sent.sum());
+                g.writeNumberField("messagesAcked", acked.sum());
+                if (behaviour == Behaviour.flap) {
+                    g.writeNumberField("flaps", flaps.sum());
+                }
+                g.writeObjectFieldStart("closes");
+                for (Map.Entry<String, LongAdder> e : new java.util.TreeMap<>(closes).entrySet()) {
+                    g.writeNumberField(e.getKey(), e.getValue().sum());
+                }
+                g.writeEndObject();
+                if (!connectFailures.isEmpty()) {
+                    g.writeObjectFieldStart("connectFailures");
+                    for (Map.Entry<String, LongAdder> e : new java.util.TreeMap<>(connectFailures).entrySet()) {
+                        g.writeNumberField(e.getKey(), e.getValue().sum());
+                    }
+                    g.writeEndObject();
+                }
+                if (detections.sum() > 0) {
+                    Histogram h = detection.getIntervalHistogram();
+                    g.writeObjectFieldStart("detectionLateMs");
+                    g.writeNumberField("count", h.getTotalCount());
+                    g.writeNumberField("p50", h.getValueAtPercentile(50) / 1000.0);
+                    g.writeNumberField("p99", h.getValueAtPercentile(99) / 1000.0);
+                    g.writeNumberField("max", h.getMaxValue() / 1000.0);
+                    g.writeEndObject();
+                }
+                g.writeNumberField("elapsedMs", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+                g.writeEndObject();
+            }
+            return w.toString();
+        }
+    }
+}

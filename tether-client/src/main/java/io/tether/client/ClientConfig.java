@@ -1,0 +1,51 @@
+package io.tether.client;
+
+import io.netty.channel.EventLoopGroup;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * Immutable client configuration, validated by {@link TetherClient.Builder}, where the defaults live.
+ *
+ * @param target             server address; unresolved host names are resolved on every attempt
+ * @param deviceId           sent in HELLO
+ * @param credential         sent in HELLO (not copied again: the builder copied it)
+ * @param heartbeat          requested heartbeat interval; ZERO = the server's default
+ * @param backoffBase        first backoff ceiling
+ * @param backoffCap         largest backoff ceiling
+ * @param connectTimeout     bound on TCP connect plus the wait for WELCOME
+ * @param userTimeout        TCP_USER_TIMEOUT after WELCOME; null = the negotiated timeout_ms; ZERO = not set
+ * @param keepAliveIdle      TCP_KEEPIDLE; ZERO = SO_KEEPALIVE off
+ * @param keepAliveInterval  TCP_KEEPINTVL
+ * @param keepAliveCount     TCP_KEEPCNT
+ * @param outboxCapacity     most unacknowledged messages held
+ * @param eventLoopGroup     caller's group, or null for a group the client owns
+ * @param localAddress       source address to bind, or null
+ * @param listener           callbacks
+ * @param random             bound → value in [0, bound), for jitter
+ * @param pingIntervalFactor PINGs every heartbeat × factor
+ * @param reconnect          whether to reconnect after a loss
+ */
+record ClientConfig(
+        InetSocketAddress target,
+        String deviceId,
+        byte[] credential,
+        Duration heartbeat,
+        Duration backoffBase,
+        Duration backoffCap,
+        Duration connectTimeout,
+        Duration userTimeout,
+        Duration keepAliveIdle,
+        Duration keepAliveInterval,
+        int keepAliveCount,
+        int outboxCapacity,
+        EventLoopGroup eventLoopGroup,
+        InetAddress localAddress,
+        ClientListener listener,
+        LongUnaryOperator random,
+        double pingIntervalFactor,
+        boolean reconnect) {
+}

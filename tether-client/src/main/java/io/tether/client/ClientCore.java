@@ -1,0 +1,530 @@
+package io.tether.client;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
+import io.tether.client.internal.Backoff;
+import io.tether.client.internal.Liveness;
+import io.tether.client.internal.Outbox;
+import io.tether.client.internal.Transport;
+import io.tether.protocol.Frame;
+import io.tether.protocol.FrameDecoder;
+import io.tether.protocol.FrameEncoder;
+import io.tether.protocol.Protocol;
+import io.tether.protocol.Reason;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The client's engine: connection attempts, reconnect with backoff, the outbox, the session.
+ *
+ * <p>Threading. The client is pinned to one event loop of its group; every channel it opens is
+ * registered there, and all engine state (outbox, current connection, timers, backoff attempt) is
+ * touched only on that thread, so there are no locks. Public entry points running on other threads
+ * hand work over through {@link #incoming} (a lock-free queue drained by one task per batch) or
+ * {@code execute()}; the only state shared across threads is the outbox slot count
+ * ({@link #pending}, so a full outbox fails fast on the caller's thread), the closed flag, and the
+ * volatile fields read by accessors. Work is never run inline from a public method, even on the
+ * event loop: a user callback (a future's dependent, a listener) that calls {@code send()} or
+ * {@code close()} therefore never re-enters the engine half-way through an update.
+ */
+final class ClientCore {
+    private static final Logger log = LoggerFactory.getLogger(TetherClient.class);
+
+    /** DATA body: 8-byte seq + payload, after the 2-byte header. */
+    private static final int DATA_OVERHEAD = Protocol.HEADER_SIZE + 8;
+    static final int MAX_PAYLOAD_LENGTH = Protocol.DEFAULT_MAX_FRAME_LENGTH - DATA_OVERHEAD;
+
+    final ClientConfig config;
+    final Counters counters = new Counters();
+    private final ClientListener listener;
+    private final Transport transport;
+    private final EventLoopGroup ownedGroup;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final Backoff backoff;
+    private final Runnable pingCounter;
+
+    // Shared with other threads.
+    private final Queue<Outbox.Entry> incoming = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final Runnable drainTask = this::drainIncoming;
+    /** Outbox slots taken: entries in {@link #incoming} plus entries in {@link #outbox}. */
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    /** Non-null once the client is closed: the exception pending and later sends fail with. */
+    private volatile ClientClosedException closedBy;
+    private volatile boolean connected;
+    private volatile long sessionId;
+    private final CompletableFuture<Void> connectFuture = new CompletableFuture<>();
+    private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+
+    // Event loop only.
+    private final Outbox outbox = new Outbox();
+    private ConnectionHandler connection;
+    private Future<?> reconnectTimer;
+    private int attempt;
+    private long lastSessionId;
+    private long lastDownlinkSeq;
+    private int maxPayload = MAX_PAYLOAD_LENGTH;
+    private boolean writing;
+    private boolean finished;
+
+    ClientCore(ClientConfig config) {
+        this.config = config;
+        this.listener = config.listener();
+        EventLoopGroup group = config.eventLoopGroup();
+        if (group != null) {
+            transport = Transport.of(group);
+            ownedGroup = null;
+            loop = group.next();
+        } else {
+            transport = Transport.preferred();
+            ownedGroup = new MultiThreadIoEventLoopGroup(1,
+                    new DefaultThreadFactory("tether-client-" + config.deviceId()), transport.ioHandlerFactory());
+            loop = ownedGroup.next();
+        }
+        backoff = new Backoff(config.backoffBase().toMillis(), config.backoffCap().toMillis(), config.random());
+        pingCounter = counters::pingSent;
+        bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(transport.socketChannelClass())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis());
+        if (!config.keepAliveIdle().isZero()) {
+            transport.keepAlive(bootstrap, ceilSeconds(config.keepAliveIdle()),
+                    ceilSeconds(config.keepAliveInterval()), config.keepAliveCount());
+        }
+        if (config.localAddress() != null) {
+            transport.bindWithoutPort(bootstrap);
+        }
+    }
+
+    private static int ceilSeconds(Duration d) {
+        return (int) ((d.toMillis() + 999) / 1000);
+    }
+
+    // ---------------------------------------------------------------- public entry points, any thread
+
+    CompletableFuture<Void> connect() {
+        if (started.compareAndSet(false, true) && closedBy == null) {
+            try {
+                loop.execute(this::doConnect);
+            } catch (RejectedExecutionException e) {
+                connectFuture.completeExceptionally(
+                        new ClientClosedException("the client's event loop group was shut down", e));
+            }
+        }
+        return connectFuture;
+    }
+
+    CompletableFuture<Long> send(byte[] payload) {
+        Objects.requireNonNull(payload, "payload");
+        if (payload.length > MAX_PAYLOAD_LENGTH) {
+            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= "
+                    + MAX_PAYLOAD_LENGTH + ")");
+        }
+        ClientClosedException closed = closedBy;
+        if (closed != null) {
+            return CompletableFuture.failedFuture(closed);
+        }
+        int capacity = config.outboxCapacity();
+        for (;;) {
+            int p = pending.get();
+            if (p >= capacity) {
+                throw new OutboxFullException(capacity);
+            }
+            if (pending.compareAndSet(p, p + 1)) {
+                break;
+            }
+        }
+        Outbox.Entry e = new Outbox.Entry(payload, new CompletableFuture<>());
+        incoming.offer(e);
+        closed = closedBy;
+        if (closed != null) {
+            // close() ran after our first check; its drain may have missed this entry.
+            failIncoming(closed);
+        } else {
+            scheduleDrain();
+        }
+        return e.future();
+    }
+
+    void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        closedBy = new ClientClosedException("client closed");
+        try {
+            loop.execute(this::doClose);
+        } catch (RejectedExecutionException e) {
+            // The event loop is gone (a shared group shut down by its owner): nothing runs there any
+            // more, so the engine state can be settled from this thread.
+            outbox.drainAll(this::failClosed);
+            failIncoming(closedBy);
+            connectFuture.completeExceptionally(closedBy);
+            finished = true;
+            closeFuture.complete(null);
+        }
+    }
+
+    boolean isConnected() {
+        return connected;
+    }
+
+    long sessionId() {
+        return sessionId;
+    }
+
+    int pendingCount() {
+        return pending.get();
+    }
+
+    ClientStats stats() {
+        return counters.snapshot();
+    }
+
+    CompletableFuture<Void> closeFuture() {
+        return closeFuture;
+    }
+
+    /** For tests: the current connection's channel, or null. Blocks until the event loop answers. */
+    Channel currentChannel() {
+        return loop.submit(() -> connection == null ? null : connection.channel()).syncUninterruptibly().getNow();
+    }
+
+    // ---------------------------------------------------------------- outbox, event loop
+
+    private void scheduleDrain() {
+        if (drainScheduled.compareAndSet(false, true)) {
+            try {
+                loop.execute(drainTask);
+            } catch (RejectedExecutionException ex) {
+                drainScheduled.set(false);
+                failIncoming(new ClientClosedException("the client's event loop group was shut down", ex));
+            }
+        }
+    }
+
+    /** Moves what send() queued into the outbox, in arrival order, and writes it if connected. */
+    private void drainIncoming() {
+        drainScheduled.set(false);
+        ClientClosedException closed = closedBy;
+        ConnectionHandler conn = connection;
+        boolean live = conn != null && conn.isWelcomed();
+        Outbox.Entry e;
+        while ((e = incoming.poll()) != null) {
+            if (closed != null) {
+                fail(e, closed);
+            } else if (!live) {
+                outbox.addUnsequenced(e);
+            } else if (e.payload().length > maxPayload) {
+                fail(e, tooLarge(e));
+            } else {
+                outbox.addSequenced(e);
+            }
+        }
+        if (live) {
+            writePending(conn);
+        }
+    }
+
+    /**
+     * Writes numbered messages while the channel is writable, flushing once per batch. When the
+     * channel's outbound buffer passes its high-water mark the rest waits in the outbox for
+     * {@code channelWritabilityChanged}, so a backlog never piles up in Netty's buffer.
+     */
+    void writePending(ConnectionHandler conn) {
+        if (writing || conn != connection || !conn.isWelcomed()) {
+            return;
+        }
+        // A flush can make the channel writable again synchronously and re-enter from
+        // channelWritabilityChanged; the guard turns that into another turn of this loop.
+        writing = true;
+        try {
+            for (;;) {
+                boolean wrote = false;
+                Outbox.Entry e;
+                while (conn.isWritable() && (e = outbox.pollToWrite()) != null) {
+                    if (e.written()) {
+                        counters.messagesResent++;
+                    }
+                    Outbox.markWritten(e);
+                    counters.messagesSent++;
+                    conn.write(new Frame.Data(e.seq(), e.payload()));
+                    wrote = true;
+                }
+                if (!wrote) {
+                    break;
+                }
+                conn.flush();
+            }
+        } finally {
+            writing = false;
+        }
+    }
+
+    private void acked(Outbox.Entry e) {
+        pending.decrementAndGet();
+        counters.messagesAcked++;
+        e.future().complete(e.seq());
+    }
+
+    private void fail(Outbox.Entry e, Throwable cause) {
+        pending.decrementAndGet();
+        e.future().completeExceptionally(cause);
+    }
+
+    private void failClosed(Outbox.Entry e) {
+        fail(e, closedBy);
+    }
+
+    /** Any thread: fails everything still queued by send(). */
+    private void failIncoming(ClientClosedException cause) {
+        Outbox.Entry e;
+        while ((e = incoming.poll()) != null) {
+            fail(e, cause);
+        }
+    }
+
+    private IllegalArgumentException tooLarge(Outbox.Entry e) {
+        return new IllegalArgumentException("payload: " + e.payload().length + " bytes (expected: <= "
+                + maxPayload + ", the server's maximum frame length less the DATA header)");
+    }
+
+    // ---------------------------------------------------------------- connection lifecycle, event loop
+
+    private void doConnect() {
+        reconnectTimer = null;
+        if (closedBy != null) {
+            return;
+        }
+        long deadline = loop.ticker().nanoTime() + config.connectTimeout().toNanos();
+        Liveness liveness = new Liveness(pingCounter);
+        ConnectionHandler conn = new ConnectionHandler(this, liveness, deadline);
+        connection = conn;
+        bootstrap.handler(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,
+                        liveness, conn);
+            }
+        });
+        ChannelFuture f = config.localAddress() == null
+                ? bootstrap.connect(config.target())
+                : bootstrap.connect(config.target(), new InetSocketAddress(config.localAddress(), 0));
+        conn.channel(f.channel());
+        f.addListener((ChannelFutureListener) cf -> {
+            if (!cf.isSuccess()) {
+                onConnectFailed(conn, cf.cause());
+            }
+        });
+    }
+
+    Frame.Hello hello() {
+        return new Frame.Hello((int) config.heartbeat().toMillis(), lastSessionId, config.deviceId(),
+                config.credential());
+    }
+
+    void onWelcome(ConnectionHandler conn, Frame.Welcome w) {
+        if (conn != connection || closedBy != null) {
+            return;
+        }
+        attempt = 0;
+        lastSessionId = w.sessionId();
+        sessionId = w.sessionId();
+        connected = true;
+        counters.connects++;
+        if (!w.resumed()) {
+            // A new session may number downlink messages afresh; dropping them as duplicates of the
+            // old session's would lose them. Redelivery is the lesser harm.
+            lastDownlinkSeq = 0;
+        }
+        maxPayload = Math.min(MAX_PAYLOAD_LENGTH, w.maxFrameLength() - DATA_OVERHEAD);
+
+        Duration ut = config.userTimeout();
+        long userTimeoutMillis = ut == null ? w.timeoutMillis() : ut.toMillis();
+        if (userTimeoutMillis > 0) {
+            transport.setUserTimeout(conn.channel(), (int) Math.min(Integer.MAX_VALUE, userTimeoutMillis));
+        }
+        long pingNanos = w.heartbeatMillis() == 0 ? 0
+                : Math.max(1, Math.round(w.heartbeatMillis() * 1_000_000.0 * config.pingIntervalFactor()));
+        // In quiet mode the server never answers a PING, so silence proves nothing: TCP_USER_TIMEOUT
+        // and keepalive watch the link instead. Without heartbeats the same holds.
+        long silenceMillis = w.quiet() || w.heartbeatMillis() == 0 ? 0 : w.timeoutMillis();
+        conn.startLiveness(pingNanos, silenceMillis);
+
+        if (outbox.sequencedCount() > 0 && w.lastSeq() >= outbox.nextSeq()) {
+            log.warn("{}: server's last_seq {} is beyond the highest sequence number this client assigned ({});"
+                    + " is another client using the same device id?", config.deviceId(), w.lastSeq(),
+                    outbox.nextSeq() - 1);
+        }
+        outbox.onWelcome(w.lastSeq(), maxPayload, this::acked, e -> fail(e, tooLarge(e)));
+        writePending(conn);
+        drainIncoming();
+        log.debug("{}: session {} established (heartbeat {} ms, timeout {} ms, last_seq {}, quiet {}, resumed {})",
+                config.deviceId(), w.sessionId(), w.heartbeatMillis(), w.timeoutMillis(), w.lastSeq(), w.quiet(),
+                w.resumed());
+        try {
+            listener.onConnected(w);
+        } catch (RuntimeException e) {
+            log.warn("{}: listener.onConnected threw", config.deviceId(), e);
+        }
+        connectFuture.complete(null);
+    }
+
+    void onAck(long seq) {
+        outbox.ackUpTo(seq, this::acked);
+    }
+
+    /** Delivers a downlink message unless it is a redelivery; returns the sequence number to ACK. */
+    long onDownlink(Frame.Data d) {
+        if (d.seq() > lastDownlinkSeq) {
+            lastDownlinkSeq = d.seq();
+            counters.messagesReceived++;
+            try {
+                listener.onMessage(d.seq(), d.payload());
+            } catch (RuntimeException e) {
+                log.warn("{}: listener.onMessage threw for seq {}; the message is acknowledged anyway",
+                        config.deviceId(), d.seq(), e);
+            }
+        }
+        return lastDownlinkSeq;
+    }
+
+    void onBye(Frame.Bye bye) {
+        log.debug("{}: BYE {} (reconnect after {} ms) {}", config.deviceId(), bye.reason(),
+                bye.reconnectAfterMillis(), bye.text());
+        try {
+            listener.onBye(bye);
+        } catch (RuntimeException e) {
+            log.warn("{}: listener.onBye threw", config.deviceId(), e);
+        }
+    }
+
+    void logProtocolError(Reason reason, Throwable why) {
+        log.warn("{}: closing on {}: {}", config.deviceId(), reason, why.getMessage());
+    }
+
+    void onConnectionClosed(ConnectionHandler conn, Reason reason, Throwable cause, int hintMillis) {
+        if (conn != connection) {
+            return;
+        }
+        connection = null;
+        connected = false;
+        sessionId = 0;
+        outbox.rewind();
+        counters.disconnected(reason);
+        log.debug("{}: disconnected: {}", config.deviceId(), reason, cause);
+        try {
+            listener.onDisconnected(reason, cause);
+        } catch (RuntimeException e) {
+            log.warn("{}: listener.onDisconnected threw", config.deviceId(), e);
+        }
+        afterLoss(cause, hintMillis);
+    }
+
+    private void onConnectFailed(ConnectionHandler conn, Throwable cause) {
+        if (conn != connection) {
+            return;
+        }
+        connection = null;
+        if (closedBy == null) {
+            counters.connectFailures++;
+            log.debug("{}: connect to {} failed", config.deviceId(), config.target(), cause);
+        }
+        afterLoss(cause, 0);
+    }
+
+    private void afterLoss(Throwable cause, int hintMillis) {
+        if (closedBy != null) {
+            finish();
+            return;
+        }
+        if (!config.reconnect()) {
+            shutDown(new ClientClosedException("connection lost and reconnect is disabled", cause));
+            return;
+        }
+        int a = attempt;
+        if (attempt < Integer.MAX_VALUE) {
+            attempt++;
+        }
+        long delay = backoff.delayMillis(a, hintMillis);
+        try {
+            listener.onReconnectScheduled(a + 1, Duration.ofMillis(delay));
+        } catch (RuntimeException e) {
+            log.warn("{}: listener.onReconnectScheduled threw", config.deviceId(), e);
+        }
+        reconnectTimer = loop.schedule(this::reconnect, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void reconnect() {
+        if (closedBy == null) {
+            counters.reconnectAttempts++;
+            doConnect();
+        }
+    }
+
+    private void doClose() {
+        if (reconnectTimer != null) {
+            reconnectTimer.cancel(false);
+            reconnectTimer = null;
+        }
+        ClientClosedException closed = closedBy;
+        outbox.drainAll(this::failClosed);
+        failIncoming(closed);
+        connectFuture.completeExceptionally(closed);
+        ConnectionHandler conn = connection;
+        if (conn != null) {
+            // finish() follows from channelInactive, or from the failed connect of a channel still connecting.
+            conn.closeByClient();
+        } else {
+            finish();
+        }
+    }
+
+    /** Reconnect disabled and the connection is gone: the client closes itself. */
+    private void shutDown(ClientClosedException cause) {
+        closing.set(true);
+        closedBy = cause;
+        outbox.drainAll(e -> fail(e, cause));
+        failIncoming(cause);
+        connectFuture.completeExceptionally(cause);
+        finish();
+    }
+
+    private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        connected = false;
+        sessionId = 0;
+        log.debug("{}: closed", config.deviceId());
+        if (ownedGroup != null) {
+            ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> closeFuture.complete(null));
+        } else {
+            closeFuture.complete(null);
+        }
+    }
+}

@@ -1,0 +1,498 @@
+package io.tether.client;
+
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.NetUtil;
+import io.tether.client.internal.Transport;
+import io.tether.protocol.Protocol;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongUnaryOperator;
+import java.util.random.RandomGenerator;
+
+/**
+ * A device's connection to a Tether gateway: one session, kept alive and re-established until
+ * {@link #close()}, with an outbox that delivers every message exactly once to the server's store.
+ *
+ * <pre>{@code
+ * TetherClient client = TetherClient.builder()
+ *         .target("gateway.example", 7878)
+ *         .deviceId("meter-0042")
+ *         .credential(secret)
+ *         .build();
+ * client.connect();                                  // returns at once; reconnects on its own
+ * client.send(reading).thenAccept(seq -> ...);       // completes when the server has stored it
+ * ...
+ * client.close();
+ * }</pre>
+ *
+ * <h2>Delivery</h2>
+ * Every message gets a sequence number (from 1, per device) and stays in the outbox until the
+ * server acknowledges it, by an ACK or by the {@code last_seq} of a later WELCOME; after a
+ * reconnect everything unacknowledged is resent in order, and the server drops what it already
+ * stored. A message sent while no session is up is numbered only when the next session starts,
+ * after the server has said which number it stored last. The outbox lives in memory: a process
+ * that dies loses what was not yet acknowledged (the futures tell the application which).
+ *
+ * <h2>Dead-server detection</h2>
+ * After the handshake the client writes a PING whenever it wrote nothing for the heartbeat
+ * interval granted in WELCOME ({@code heartbeat_ms}, times {@link Builder#pingIntervalFactor}).
+ * How soon a server or path that vanished without a FIN or RST is noticed:
+ * <ul>
+ *   <li><b>Normal mode</b> (the server answers PINGs): {@code timeout_ms} after the last frame of
+ *       any kind received; the connection is then aborted with {@code HEARTBEAT_TIMEOUT}.</li>
+ *   <li><b>Quiet mode</b> (WELCOME's quiet flag: the server does not answer PINGs, so silence
+ *       proves nothing): at most {@code heartbeat_ms} (the next PING) plus the user timeout (the
+ *       kernel fails a socket whose sent data stays unacknowledged that long, ETIMEDOUT, reported as
+ *       {@code KEEPALIVE_TIMEOUT}), plus up to one retransmission interval of the kernel's timer.
+ *       The user timeout is {@link Builder#userTimeout}, by default {@code timeout_ms}. Requires the
+ *       epoll transport; on NIO only TCP keepalive remains.</li>
+ *   <li><b>Heartbeats off</b> ({@code heartbeat_ms} 0): TCP keepalive only, {@code idle + interval ×
+ *       count} (default 60 + 20 × 3 s) on an idle connection; while sent data is unacknowledged the
+ *       user timeout bounds it instead (keepalive does not probe then).</li>
+ * </ul>
+ * Before the handshake, {@link Builder#connectTimeout} bounds TCP connect plus the wait for WELCOME.
+ *
+ * <h2>Reconnect</h2>
+ * After any loss the client waits a delay drawn uniformly from {@code [0, min(cap, base × 2^n))},
+ * n counting the failed attempts since the last WELCOME (full jitter), but at least the server's
+ * BYE {@code reconnect_after_ms} hint plus a jitter below {@code base}.
+ *
+ * <h2>Threading</h2>
+ * All methods are thread-safe. The client runs on one thread of its event loop group; futures are
+ * completed and {@link ClientListener} methods called on that thread, so dependent stages and
+ * listeners must not block (use the {@code *Async} stages to run elsewhere). Thousands of clients
+ * can share one group ({@link Builder#eventLoopGroup}); each then costs a few kilobytes plus its
+ * outbox and socket.
+ */
+public final class TetherClient implements AutoCloseable {
+
+    /** Largest payload {@link #send} accepts, in bytes; the server may announce a smaller limit. */
+    public static final int MAX_PAYLOAD_LENGTH = ClientCore.MAX_PAYLOAD_LENGTH;
+
+    private final ClientCore core;
+
+    private TetherClient(ClientConfig config) {
+        this.core = new ClientCore(config);
+    }
+
+    /** A builder with the defaults listed on its setters. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts connecting, in the background, and keeps reconnecting after every loss until
+     * {@link #close()}. Calling it again has no further effect.
+     *
+     * @return completes on the first WELCOME; fails with {@link ClientClosedException} if the client
+     *         is closed first (or the connection is lost with reconnecting disabled). Completing or
+     *         cancelling it does not affect the client.
+     */
+    public CompletableFuture<Void> connect() {
+        return core.connect().copy();
+    }
+
+    /**
+     * Queues a message for the server. It is written at once if a session is up, otherwise when the
+     * next one starts. Thread-safe; messages sent from one thread keep their order.
+     *
+     * @param payload the message, up to {@link #MAX_PAYLOAD_LENGTH} bytes; not copied, so it must not
+     *                be modified afterwards
+     * @return completes with the message's sequence number once the server has acknowledged storing
+     *         it; fails with {@link ClientClosedException} if the client is or gets closed first, or
+     *         with {@link IllegalArgumentException} if the payload exceeds the server's announced
+     *         maximum. Completing or cancelling it does not withdraw the message.
+     * @throws OutboxFullException      if {@link Builder#outboxCapacity} messages are already
+     *                                  unacknowledged; nothing was queued
+     * @throws IllegalArgumentException if the payload is longer than {@link #MAX_PAYLOAD_LENGTH}
+     * @throws NullPointerException     if the payload is null
+     */
+    public CompletableFuture<Long> send(byte[] payload) {
+        return core.send(payload);
+    }
+
+    /** Whether a session is established (WELCOME received, connection not yet lost). */
+    public boolean isConnected() {
+        return core.isConnected();
+    }
+
+    /** The current session id from WELCOME; 0 when not connected. */
+    public long sessionId() {
+        return core.sessionId();
+    }
+
+    /** Messages sent and not yet acknowledged or failed, whether numbered or not. */
+    public int pendingCount() {
+        return core.pendingCount();
+    }
+
+    /** A snapshot of this client's counters. */
+    public ClientStats stats() {
+        return core.stats();
+    }
+
+    /** The device id this client presents. */
+    public String deviceId() {
+        return core.config.deviceId();
+    }
+
+    /**
+     * Says goodbye and stops: writes BYE NORMAL if connected, closes the connection, cancels any
+     * pending reconnect, and fails every unacknowledged send with {@link ClientClosedException}. A
+     * client-owned event loop group is shut down; a caller-supplied one is not. Returns at once;
+     * {@link #closeFuture()} tells when it is done. Idempotent and thread-safe.
+     */
+    @Override
+    public void close() {
+        core.close();
+    }
+
+    /** Completes once the client is closed and its owned resources (socket, own group) are released. */
+    public CompletableFuture<Void> closeFuture() {
+        return core.closeFuture().copy();
+    }
+
+    /** For tests in this package: the current connection's channel, or null. */
+    Channel currentChannel() {
+        return core.currentChannel();
+    }
+
+    @Override
+    public String toString() {
+        return "TetherClient[" + deviceId() + ", session " + sessionId() + "]";
+    }
+
+    /**
+     * Configures a {@link TetherClient}. Each setter validates its argument
+     * ({@link IllegalArgumentException}, with the value and the expectation); {@link #build()}
+     * checks that the required settings are present and consistent ({@link IllegalStateException}).
+     * Required: {@link #target} and {@link #deviceId}. Not thread-safe; may build several clients.
+     */
+    public static final class Builder {
+        private static final Duration DEFAULT_BACKOFF_BASE = Duration.ofSeconds(1);
+        private static final Duration DEFAULT_BACKOFF_CAP = Duration.ofSeconds(60);
+        private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+        private static final Duration DEFAULT_KEEPALIVE_IDLE = Duration.ofSeconds(60);
+        private static final Duration DEFAULT_KEEPALIVE_INTERVAL = Duration.ofSeconds(20);
+        private static final int DEFAULT_KEEPALIVE_COUNT = 3;
+        private static final int DEFAULT_OUTBOX_CAPACITY = 10_000;
+        /** Kernel limits for TCP_KEEPIDLE / TCP_KEEPINTVL (MAX_TCP_KEEPIDLE) and TCP_KEEPCNT (MAX_TCP_KEEPCNT). */
+        private static final Duration MAX_KEEPALIVE_TIME = Duration.ofSeconds(32_767);
+        private static final int MAX_KEEPALIVE_COUNT = 127;
+        private static final Duration MAX_MILLIS = Duration.ofMillis(Integer.MAX_VALUE);
+        private static final LongUnaryOperator DEFAULT_RANDOM = bound -> ThreadLocalRandom.current().nextLong(bound);
+
+        private InetSocketAddress target;
+        private String deviceId;
+        private byte[] credential = new byte[0];
+        private Duration heartbeat = Duration.ZERO;
+        private Duration backoffBase = DEFAULT_BACKOFF_BASE;
+        private Duration backoffCap = DEFAULT_BACKOFF_CAP;
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+        private Duration userTimeout;
+        private Duration keepAliveIdle = DEFAULT_KEEPALIVE_IDLE;
+        private Duration keepAliveInterval = DEFAULT_KEEPALIVE_INTERVAL;
+        private int keepAliveCount = DEFAULT_KEEPALIVE_COUNT;
+        private int outboxCapacity = DEFAULT_OUTBOX_CAPACITY;
+        private EventLoopGroup eventLoopGroup;
+        private InetAddress localAddress;
+        private ClientListener listener = new ClientListener() { };
+        private LongUnaryOperator random = DEFAULT_RANDOM;
+        private double pingIntervalFactor = 1.0;
+        private boolean reconnect = true;
+
+        private Builder() {
+        }
+
+        /**
+         * The server's address. An IP literal is used as is; a host name is resolved again on every
+         * connection attempt (on the event loop, through the JDK resolver and its cache).
+         *
+         * @throws IllegalArgumentException if the host is empty or the port is not 1 to 65535
+         */
+        public Builder target(String host, int port) {
+            Objects.requireNonNull(host, "host");
+            if (host.isEmpty()) {
+                throw new IllegalArgumentException("host: \"\" (expected: a host name or IP address)");
+            }
+            checkPort(port);
+            target = NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)
+                    ? new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(host), port)
+                    : InetSocketAddress.createUnresolved(host, port);
+            return this;
+        }
+
+        /**
+         * The server's address; an unresolved one is resolved on every connection attempt.
+         *
+         * @throws IllegalArgumentException if the port is not 1 to 65535
+         */
+        public Builder target(InetSocketAddress address) {
+            Objects.requireNonNull(address, "address");
+            checkPort(address.getPort());
+            target = address;
+            return this;
+        }
+
+        private static void checkPort(int port) {
+            if (port < 1 || port > 65_535) {
+                throw new IllegalArgumentException("port: " + port + " (expected: 1 to 65535)");
+            }
+        }
+
+        /**
+         * The device's identity, sent in HELLO: 1 to 128 printable ASCII characters.
+         *
+         * @throws IllegalArgumentException if it does not meet {@link Protocol#checkDeviceId}
+         */
+        public Builder deviceId(String deviceId) {
+            Protocol.checkDeviceId(deviceId);
+            this.deviceId = deviceId;
+            return this;
+        }
+
+        /**
+         * The credential sent in HELLO (copied). Default: empty.
+         *
+         * @throws IllegalArgumentException if longer than {@link Protocol#MAX_CREDENTIAL_LENGTH} bytes
+         */
+        public Builder credential(byte[] credential) {
+            Objects.requireNonNull(credential, "credential");
+            if (credential.length > Protocol.MAX_CREDENTIAL_LENGTH) {
+                throw new IllegalArgumentException("credential: " + credential.length + " bytes (expected: <= "
+                        + Protocol.MAX_CREDENTIAL_LENGTH + ")");
+            }
+            this.credential = credential.clone();
+            return this;
+        }
+
+        /**
+         * The heartbeat interval to ask the server for (millisecond resolution); the server may
+         * clamp it, and WELCOME says what was granted. Default {@link Duration#ZERO}: the server's
+         * default.
+         *
+         * @throws IllegalArgumentException if negative or above 2^31-1 ms
+         */
+        public Builder heartbeat(Duration requested) {
+            heartbeat = checkMillis("heartbeat", requested, Duration.ZERO);
+            return this;
+        }
+
+        /**
+         * Reconnect backoff: the delay ceiling starts at {@code base} and doubles per failed attempt
+         * up to {@code cap}; the delay is drawn uniformly below it. Defaults 1 s and 60 s.
+         * Millisecond resolution.
+         *
+         * @throws IllegalArgumentException if base is below 1 ms or cap below base
+         */
+        public Builder backoff(Duration base, Duration cap) {
+            checkMillis("backoff base", base, Duration.ofMillis(1));
+            Objects.requireNonNull(cap, "cap");
+            if (cap.compareTo(base) < 0) {
+                throw new IllegalArgumentException("backoff cap: " + cap + " (expected: >= base " + base + ")");
+            }
+            checkMillis("backoff cap", cap, Duration.ofMillis(1));
+            backoffBase = base;
+            backoffCap = cap;
+            return this;
+        }
+
+        /**
+         * Bound on one connection attempt: TCP connect plus the wait for WELCOME, counted from the
+         * attempt's start. Default 10 s.
+         *
+         * @throws IllegalArgumentException if below 1 ms or above 2^31-1 ms
+         */
+        public Builder connectTimeout(Duration timeout) {
+            connectTimeout = checkMillis("connectTimeout", timeout, Duration.ofMillis(1));
+            return this;
+        }
+
+        /**
+         * TCP_USER_TIMEOUT, set on the socket after each WELCOME: how long sent data may stay
+         * unacknowledged by the server's kernel before this side's kernel fails the connection. It is
+         * what detects a dead server in quiet mode. Default: the {@code timeout_ms} negotiated in
+         * WELCOME (not set if that is 0). {@link Duration#ZERO}: never set (the kernel's default, up
+         * to about 15 minutes of retransmissions). Epoll transport only.
+         *
+         * @throws IllegalArgumentException if negative or above 2^31-1 ms
+         */
+        public Builder userTimeout(Duration timeout) {
+            userTimeout = checkMillis("userTimeout", timeout, Duration.ZERO);
+            return this;
+        }
+
+        /**
+         * TCP keepalive: SO_KEEPALIVE with TCP_KEEPIDLE {@code idle}, TCP_KEEPINTVL {@code interval},
+         * TCP_KEEPCNT {@code count}; times are rounded up to whole seconds (the kernel's unit).
+         * Defaults 60 s, 20 s, 3. {@code idle} {@link Duration#ZERO} turns keepalive off.
+         *
+         * @throws IllegalArgumentException if idle is not 0 or 1 s to 32767 s, interval not 1 s to
+         *                                  32767 s, or count not 1 to 127
+         */
+        public Builder keepAlive(Duration idle, Duration interval, int count) {
+            Objects.requireNonNull(idle, "idle");
+            if (!idle.isZero()) {
+                checkRange("keepAlive idle", idle, Duration.ofSeconds(1), MAX_KEEPALIVE_TIME);
+            }
+            checkRange("keepAlive interval", interval, Duration.ofSeconds(1), MAX_KEEPALIVE_TIME);
+            if (count < 1 || count > MAX_KEEPALIVE_COUNT) {
+                throw new IllegalArgumentException("keepAlive count: " + count + " (expected: 1 to "
+                        + MAX_KEEPALIVE_COUNT + ")");
+            }
+            keepAliveIdle = idle;
+            keepAliveInterval = interval;
+            keepAliveCount = count;
+            return this;
+        }
+
+        /**
+         * Most messages held unacknowledged (numbered or not) before {@link TetherClient#send} throws
+         * {@link OutboxFullException}. Default 10,000.
+         *
+         * @throws IllegalArgumentException if below 1
+         */
+        public Builder outboxCapacity(int capacity) {
+            if (capacity < 1) {
+                throw new IllegalArgumentException("outboxCapacity: " + capacity + " (expected: >= 1)");
+            }
+            outboxCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * Runs the client on a caller-owned group, typically shared by many clients; the client
+         * picks one of its event loops and stays there. The client never shuts the group down. The
+         * transport (epoll or NIO) is taken from the group's I/O handler. Default: the client creates
+         * a one-thread group of the best transport available and shuts it down on close.
+         *
+         * @throws IllegalArgumentException if the group is not a {@code MultiThreadIoEventLoopGroup}
+         *                                  (or one of its event loops) running epoll or NIO
+         */
+        public Builder eventLoopGroup(EventLoopGroup group) {
+            Objects.requireNonNull(group, "group");
+            Transport.of(group);
+            eventLoopGroup = group;
+            return this;
+        }
+
+        /**
+         * The source address to bind before connecting (port chosen by the kernel), e.g.
+         * {@code 127.0.0.2} to spread a load test over several loopback addresses. Default: none.
+         */
+        public Builder localAddress(InetAddress address) {
+            localAddress = Objects.requireNonNull(address, "address");
+            return this;
+        }
+
+        /** Callbacks; see {@link ClientListener} for the threading rules. Default: none. */
+        public Builder listener(ClientListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * The random source for reconnect jitter (tests inject a seeded one). Called on the client's
+         * event loop; if shared by clients on different threads it must be thread-safe. Default:
+         * {@link ThreadLocalRandom}.
+         */
+        public Builder random(RandomGenerator random) {
+            Objects.requireNonNull(random, "random");
+            this.random = random::nextLong;
+            return this;
+        }
+
+        /**
+         * The random source for reconnect jitter, as a function from a bound {@code > 0} to a value
+         * in {@code [0, bound)} (values outside are reduced modulo the bound). Same threading rule as
+         * {@link #random(RandomGenerator)}. Pass a lambda such as {@code bound -> bound - 1}; a method
+         * reference like {@code rng::nextLong} also fits the other overload, so pass {@code rng} there.
+         */
+        public Builder random(LongUnaryOperator random) {
+            this.random = Objects.requireNonNull(random, "random");
+            return this;
+        }
+
+        /**
+         * <b>For testing.</b> Writes PINGs every granted heartbeat × {@code factor} instead of every
+         * heartbeat, to simulate devices that are late ({@code > 1}: the server should time them
+         * out once past its tolerance) or eager ({@code < 1}). Default 1.0.
+         *
+         * @throws IllegalArgumentException if not a finite number {@code > 0}
+         */
+        public Builder pingIntervalFactor(double factor) {
+            if (!(factor > 0) || Double.isInfinite(factor)) {
+                throw new IllegalArgumentException("pingIntervalFactor: " + factor + " (expected: > 0, finite)");
+            }
+            pingIntervalFactor = factor;
+            return this;
+        }
+
+        /**
+         * Whether to reconnect after a connection is lost or an attempt fails. Default true. When
+         * false, the first loss closes the client: pending sends fail with
+         * {@link ClientClosedException} (carrying the cause) and {@link TetherClient#closeFuture()}
+         * completes.
+         */
+        public Builder reconnect(boolean reconnect) {
+            this.reconnect = reconnect;
+            return this;
+        }
+
+        /**
+         * Builds a client; it does nothing until {@link TetherClient#connect()}.
+         *
+         * @throws IllegalStateException if the target or device id is missing, the local address is
+         *                               of a different IP family than a resolved target, or the
+         *                               event loop group is shut down
+         */
+        public TetherClient build() {
+            if (target == null) {
+                throw new IllegalStateException("target is not set (call target(host, port))");
+            }
+            if (deviceId == null) {
+                throw new IllegalStateException("deviceId is not set (call deviceId(id))");
+            }
+            if (localAddress != null && !target.isUnresolved()
+                    && (localAddress instanceof Inet4Address) != (target.getAddress() instanceof Inet4Address)) {
+                throw new IllegalStateException("localAddress " + localAddress.getHostAddress()
+                        + " and target " + target.getAddress().getHostAddress() + " are of different IP families");
+            }
+            if (eventLoopGroup != null && eventLoopGroup.isShuttingDown()) {
+                throw new IllegalStateException("eventLoopGroup is shut down");
+            }
+            return new TetherClient(new ClientConfig(target, deviceId, credential, heartbeat, backoffBase, backoffCap,
+                    connectTimeout, userTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, outboxCapacity,
+                    eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect));
+        }
+
+        private static Duration checkMillis(String name, Duration d, Duration min) {
+            return checkRange(name, d, min, MAX_MILLIS);
+        }
+
+        private static Duration checkRange(String name, Duration d, Duration min, Duration max) {
+            Objects.requireNonNull(d, name);
+            if (d.compareTo(min) < 0) {
+                throw new IllegalArgumentException(name + ": " + d + " (expected: >= " + describe(min) + ")");
+            }
+            if (d.compareTo(max) > 0) {
+                throw new IllegalArgumentException(name + ": " + d + " (expected: <= " + describe(max) + ")");
+            }
+            return d;
+        }
+
+        private static String describe(Duration d) {
+            if (d.isZero()) {
+                return "0";
+            }
+            return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+        }
+    }
+}

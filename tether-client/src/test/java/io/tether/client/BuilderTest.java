@@ -1,0 +1,87 @@
+package io.tether.client;
+
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.local.LocalIoHandler;
+import io.netty.channel.EventLoopGroup;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class BuilderTest {
+
+    @Test
+    void badValues_areRejectedPerSetter_withValueAndExpectation() {
+        TetherClient.Builder b = TetherClient.builder();
+        assertThatThrownBy(() -> b.heartbeat(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("heartbeat: PT-1S (expected: >= 0)");
+        assertThatThrownBy(() -> b.connectTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("connectTimeout: PT0S (expected: >= 1 ms)");
+        assertThatThrownBy(() -> b.backoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("backoff cap: PT1S (expected: >= base PT2S)");
+        assertThatThrownBy(() -> b.userTimeout(Duration.ofDays(30)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected: <= 2147483647 ms");
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive count: 0 (expected: 1 to 127)");
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofMillis(500), Duration.ofSeconds(20), 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive idle: PT0.5S (expected: >= 1 s)");
+        assertThatThrownBy(() -> b.outboxCapacity(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("outboxCapacity: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> b.pingIntervalFactor(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("pingIntervalFactor: 0.0");
+        assertThatThrownBy(() -> b.target("127.0.0.1", 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("port: 0 (expected: 1 to 65535)");
+        assertThatThrownBy(() -> b.deviceId("has space"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("deviceId:");
+        assertThatThrownBy(() -> b.credential(new byte[1025]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("credential: 1025 bytes (expected: <= 1024)");
+    }
+
+    @Test
+    void groupOfAnUnsupportedTransport_isRejected() {
+        EventLoopGroup local = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
+        try {
+            assertThatThrownBy(() -> TetherClient.builder().eventLoopGroup(local))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected: a MultiThreadIoEventLoopGroup");
+        } finally {
+            local.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void build_requiresTargetAndDeviceId() {
+        assertThatThrownBy(() -> TetherClient.builder().deviceId("d").build())
+                .isInstanceOf(IllegalStateException.class).hasMessageStartingWith("target is not set");
+        assertThatThrownBy(() -> TetherClient.builder().target("127.0.0.1", 1).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageStartingWith("deviceId is not set");
+    }
+
+    @Test
+    void build_crossChecksLocalAddressFamily() throws Exception {
+        TetherClient.Builder b = TetherClient.builder().deviceId("d")
+                .target(new InetSocketAddress(InetAddress.getByName("::1"), 7878))
+                .localAddress(InetAddress.getByName("127.0.0.2"));
+        assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("different IP families");
+    }
+
+    @Test
+    void credential_isCopied_soLaterChangesDoNotReachTheWire() {
+        byte[] secret = {1, 2, 3};
+        try (FakeServer server = new FakeServer()) {
+            TetherClient client = TestClients.builder(server, new ClientListener() { }).credential(secret).build();
+            secret[0] = 9;
+            try {
+                client.connect();
+                assertThat(server.accept().hello().credential()).containsExactly(1, 2, 3);
+            } finally {
+                client.close();
+                TestClients.await(client.closeFuture());
+            }
+        }
+    }
+}
