@@ -19,8 +19,9 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code tether serve}: runs the gateway until SIGTERM or SIGINT, then shuts down gracefully. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs the gateway. One JSON line per session event goes to stdout (or --events FILE);",
-                "logs go to stderr. SIGTERM/SIGINT: BYE SERVER_SHUTDOWN to every device, drain, exit 0."})
+        description = {"Runs the gateway. One JSON line per session event goes to stdout (or --events FILE); logs go to stderr.",
+                "SIGTERM/SIGINT: BYE SERVER_SHUTDOWN to every device, drain, exit 0.",
+                "Durations: 500ms, 10s, 2m, 1h, 1m30s, 0."})
 public final class ServeCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -33,21 +34,21 @@ public final class ServeCommand implements Callable<Integer> {
     String bind = "0.0.0.0";
 
     @Option(names = "--handshake-timeout", paramLabel = "D", converter = DurationConverter.class,
-            description = "Time from accept to a complete HELLO (default: ${DEFAULT-VALUE}).")
-    Duration handshakeTimeout = Duration.ofSeconds(10);
+            description = "Time from accept to a complete HELLO (default: ${DEFAULT-VALUE}).", defaultValue = "10s")
+    Duration handshakeTimeout;
 
     @Option(names = "--heartbeat", paramLabel = "D", converter = DurationConverter.class,
             description = "Heartbeat interval granted to devices that ask for 0 (default: ${DEFAULT-VALUE}). "
-                    + "0 turns application heartbeats off: kernel keepalive alone guards connections.")
-    Duration heartbeat = Duration.ofSeconds(30);
+                    + "0 turns application heartbeats off: kernel keepalive alone guards connections.", defaultValue = "30s")
+    Duration heartbeat;
 
     @Option(names = "--min-heartbeat", paramLabel = "D", converter = DurationConverter.class,
-            description = "Smallest interval a device may ask for; smaller requests are raised (default: ${DEFAULT-VALUE}).")
-    Duration minHeartbeat = Duration.ofSeconds(1);
+            description = "Smallest interval a device may ask for; smaller requests are raised (default: ${DEFAULT-VALUE}).", defaultValue = "1s")
+    Duration minHeartbeat;
 
     @Option(names = "--max-heartbeat", paramLabel = "D", converter = DurationConverter.class,
-            description = "Largest interval a device may ask for; larger requests are lowered (default: ${DEFAULT-VALUE}).")
-    Duration maxHeartbeat = Duration.ofMinutes(30);
+            description = "Largest interval a device may ask for; larger requests are lowered (default: ${DEFAULT-VALUE}).", defaultValue = "30m")
+    Duration maxHeartbeat;
 
     @Option(names = "--heartbeat-multiplier", paramLabel = "X",
             description = "A session dies after interval x X of silence (default: ${DEFAULT-VALUE}, as MQTT).")
@@ -55,12 +56,12 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--drain", paramLabel = "D", converter = DurationConverter.class,
             description = "After a timeout close has half-closed the socket, keep reading (and storing) this long, "
-                    + "then reset (default: ${DEFAULT-VALUE}).")
-    Duration drain = Duration.ofSeconds(2);
+                    + "then reset (default: ${DEFAULT-VALUE}).", defaultValue = "2s")
+    Duration drain;
 
-    @Option(names = "--keepalive", paramLabel = "IDLE,INTVL,CNT", converter = KeepAlive.Converter.class,
+    @Option(names = "--keepalive", paramLabel = "IDLE,INTVL,CNT", converter = KeepAlive.Converter.class, defaultValue = "60s,20s,3",
             description = "TCP keepalive per socket: TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (default: ${DEFAULT-VALUE}), or off.")
-    KeepAlive keepAlive = new KeepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 3);
+    KeepAlive keepAlive;
 
     @Option(names = "--user-timeout", paramLabel = "D", converter = DurationConverter.class,
             description = "TCP_USER_TIMEOUT: unacknowledged data older than this fails the socket "
@@ -90,8 +91,8 @@ public final class ServeCommand implements Callable<Integer> {
     int workers;
 
     @Option(names = "--shutdown-timeout", paramLabel = "D", converter = DurationConverter.class,
-            description = "Bound on a graceful shutdown (default: ${DEFAULT-VALUE}).")
-    Duration shutdownTimeout = Duration.ofSeconds(10);
+            description = "Bound on a graceful shutdown (default: ${DEFAULT-VALUE}).", defaultValue = "10s")
+    Duration shutdownTimeout;
 
     @Option(names = "--events", paramLabel = "FILE",
             description = "Append session events (JSON lines) to FILE instead of stdout.")

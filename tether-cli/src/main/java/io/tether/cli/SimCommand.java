@@ -38,10 +38,15 @@ import java.util.concurrent.atomic.LongAdder;
  * line on stdout.
  */
 @Command(name = "sim", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs N simulated devices against a gateway and prints one JSON summary line.",
-                "Behaviours: normal (SDK: heartbeat, send, reconnect), late (heartbeats at 1.3 x the interval, inside",
-                "the 1.5 x tolerance), silent (handshake, then nothing; never closes), fin (send, then close",
-                "gracefully), rst (send, then close with RST), flap (reconnect in a loop without closing the old socket)."})
+        description = {"Runs N simulated devices against a gateway and prints one JSON summary line:",
+                "devices, connected, messages sent and acked, closes seen by reason (plus detection lateness for silent).",
+                "Behaviours:",
+                "  normal  the SDK: heartbeat, send --messages, reconnect with backoff",
+                "  late    like normal, but PINGs come at 1.3 x the interval (inside the 1.5 x tolerance)",
+                "  silent  handshake, then nothing more (or after --silent-after); never closes",
+                "  fin     send --messages, then close gracefully (FIN)",
+                "  rst     send --messages, then close with RST",
+                "  flap    reconnect in a loop without closing the old socket (the reboot storm)"})
 public final class SimCommand implements Callable<Integer> {
 
     enum Behaviour { normal, silent, late, fin, rst, flap }
@@ -59,13 +64,13 @@ public final class SimCommand implements Callable<Integer> {
     Behaviour behaviour = Behaviour.normal;
 
     @Option(names = "--heartbeat", paramLabel = "D", converter = DurationConverter.class,
-            description = "Heartbeat interval to ask for; 0 = the server's default (default: ${DEFAULT-VALUE}).")
-    Duration heartbeat = Duration.ZERO;
+            description = "Heartbeat interval to ask for; 0 = the server's default (default: ${DEFAULT-VALUE}).", defaultValue = "0")
+    Duration heartbeat;
 
     @Option(names = "--duration", paramLabel = "D", converter = DurationConverter.class,
             description = "How long to run before the summary (default: ${DEFAULT-VALUE}). fin and rst end earlier "
-                    + "when every device is done.")
-    Duration duration = Duration.ofSeconds(10);
+                    + "when every device is done.", defaultValue = "10s")
+    Duration duration;
 
     @Option(names = "--messages", paramLabel = "M", description = "DATA messages per device (default: ${DEFAULT-VALUE}).")
     int messages;
@@ -94,8 +99,8 @@ public final class SimCommand implements Callable<Integer> {
     Duration silentAfter;
 
     @Option(names = "--flap-interval", paramLabel = "D", converter = DurationConverter.class,
-            description = "With --behaviour flap: time between reconnects of one device (default: ${DEFAULT-VALUE}).")
-    Duration flapInterval = Duration.ofSeconds(1);
+            description = "With --behaviour flap: time between reconnects of one device (default: ${DEFAULT-VALUE}).", defaultValue = "1s")
+    Duration flapInterval;
 
     @Option(names = "--threads", paramLabel = "N", description = "Event loop threads (default: number of cores).")
     int threads;
