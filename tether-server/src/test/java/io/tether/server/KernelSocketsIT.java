@@ -46,6 +46,7 @@ class KernelSocketsIT {
         }
         Thread.sleep(500);
         Map<TcpState, Integer> counts = serverSide();
+        System.out.println("after 1,000 connect/FIN cycles + 500 ms, server-side sockets on the port: " + counts);
         assertThat(counts.getOrDefault(TcpState.CLOSE_WAIT, 0)).as("CLOSE_WAIT on the port: %s", counts).isZero();
         await().atMost(5, TimeUnit.SECONDS).until(() -> fixture.closes.size() == 1_000);
         assertThat(fixture.closes).allSatisfy(c -> assertThat(c.event().reason()).isEqualTo(Reason.PEER_CLOSED));
@@ -71,6 +72,8 @@ class KernelSocketsIT {
             await().atMost(5, TimeUnit.SECONDS).until(() ->
                     serverSide().getOrDefault(TcpState.ESTABLISHED, 0) == devices);
             Map<TcpState, Integer> counts = serverSide();
+            System.out.printf("flap storm %d x %d: registry %d sessions, TAKEN_OVER closes %d, kernel %s%n", devices, reconnects,
+                    fixture.server.registry().size(), fixture.closesOf(Reason.TAKEN_OVER).size(), counts);
             assertThat(fixture.server.registry().size()).isEqualTo(devices);
             assertThat(counts.getOrDefault(TcpState.ESTABLISHED, 0)).isEqualTo(devices);
             assertThat(counts.getOrDefault(TcpState.CLOSE_WAIT, 0)).isZero();

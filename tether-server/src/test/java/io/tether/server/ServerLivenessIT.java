@@ -28,6 +28,8 @@ class ServerLivenessIT {
             ServerFixture.Timed<SessionClosed> close = fixture.closes.get(0);
             long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(close.nanos() - helloSent);
             assertThat(close.event().reason()).isEqualTo(Reason.HEARTBEAT_TIMEOUT);
+            System.out.printf("silent device: closed %d ms after HELLO (timeout 600 + drain 500 + 250 = 1350 allowed), lateMs %.2f%n",
+                    elapsedMillis, close.event().lateMillis());
             assertThat(elapsedMillis).isGreaterThanOrEqualTo(600).isLessThanOrEqualTo(600 + 500 + 250);
             // What the device saw: BYE, then the end of the stream.
             Frame bye = device.read();
