@@ -105,6 +105,60 @@ public final class SimCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Event loop threads (default: number of cores).")
     int threads;
 
+    @Option(names = "--window", paramLabel = "W",
+            description = "normal/late: at most W unacknowledged messages per device (default: all --messages at once).")
+    int window;
+
+    @Option(names = "--stop-when-acked", arity = "0..1",
+            description = "normal/late: end as soon as every message is acknowledged instead of waiting for --duration.")
+    boolean stopWhenAcked;
+
+    /**
+     * Keeps up to {@code window} messages of one device in flight: each acknowledgement sends the
+     * next. Records the ack latency of each message.
+     */
+    private static final class Sender {
+        private final Run run;
+        private final TetherClient client;
+        private final int total;
+        private final int window;
+        private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+
+        Sender(Run run, TetherClient client, int total, int window) {
+            this.run = run;
+            this.client = client;
+            this.total = total;
+            this.window = window;
+        }
+
+        void start() {
+            for (int i = 0; i < Math.min(window, total); i++) {
+                sendNext();
+            }
+        }
+
+        private void sendNext() {
+            if (next.getAndIncrement() >= total || run.stopping()) {
+                return;
+            }
+            long sentAt = System.nanoTime();
+            CompletableFuture<Long> f;
+            try {
+                f = client.send(run.payload);
+            } catch (RuntimeException e) {
+                run.sendFailed();
+                return;
+            }
+            run.sent(1);
+            f.whenComplete((seq, e) -> {
+                if (e == null) {
+                    run.ackedAfter(System.nanoTime() - sentAt);
+                    sendNext();
+                }
+            });
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         InetSocketAddress addr = parseTarget(target);
@@ -142,7 +196,6 @@ public final class SimCommand implements Callable<Integer> {
 
     private void runClients(Run run) throws Exception {
         List<TetherClient> clients = new ArrayList<>(devices);
-        List<CompletableFuture<Long>> sends = new ArrayList<>();
         Semaphore inFlight = new Semaphore(concurrency);
         for (int i = 0; i < devices; i++) {
             inFlight.acquire();
@@ -172,15 +225,10 @@ public final class SimCommand implements Callable<Integer> {
                     run.handshake();
                 }
             });
-            for (int m = 0; m < messages; m++) {
-                CompletableFuture<Long> f = c.send(run.payload);
-                run.sent(1);
-                f.thenRun(() -> run.acked(1));
-                sends.add(f);
-            }
+            new Sender(run, c, messages, window > 0 ? window : messages).start();
         }
         long end = System.nanoTime() + duration.toNanos();
-        while (System.nanoTime() < end) {
+        while (System.nanoTime() < end && !(stopWhenAcked && messages > 0 && run.allAcked())) {
             Thread.sleep(Math.min(100, Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime()))));
         }
         run.connectedAtEnd = clients.stream().filter(TetherClient::isConnected).count();
@@ -284,6 +332,10 @@ public final class SimCommand implements Callable<Integer> {
         private final Map<String, LongAdder> closes = new ConcurrentHashMap<>();
         private final Map<String, LongAdder> connectFailures = new ConcurrentHashMap<>();
         private final Recorder detection = new Recorder(3);
+        private final Recorder ackLatency = new Recorder(3);
+        private final AtomicLong firstAckNanos = new AtomicLong();
+        private final AtomicLong lastAckNanos = new AtomicLong();
+        private final LongAdder sendFailures = new LongAdder();
         private final LongAdder detections = new LongAdder();
         final AtomicLong open = new AtomicLong();
         volatile boolean stopping;
@@ -321,6 +373,23 @@ public final class SimCommand implements Callable<Integer> {
 
         void acked(long n) {
             acked.add(n);
+        }
+
+        /** One SDK message acknowledged, {@code nanos} after send(). */
+        void ackedAfter(long nanos) {
+            long now = System.nanoTime();
+            firstAckNanos.compareAndSet(0, now);
+            lastAckNanos.accumulateAndGet(now, Math::max);
+            acked.increment();
+            ackLatency.recordValue(Math.max(1, nanos / 1000));
+        }
+
+        void sendFailed() {
+            sendFailures.increment();
+        }
+
+        boolean allAcked() {
+            return acked.sum() >= messages * devices;
         }
 
         void flapped() {
@@ -381,6 +450,20 @@ public final class SimCommand implements Callable<Integer> {
                     for (Map.Entry<String, LongAdder> e : new java.util.TreeMap<>(connectFailures).entrySet()) {
                         g.writeNumberField(e.getKey(), e.getValue().sum());
                     }
+                    g.writeEndObject();
+                }
+                if (sendFailures.sum() > 0) {
+                    g.writeNumberField("sendFailures", sendFailures.sum());
+                }
+                Histogram lat = ackLatency.getIntervalHistogram();
+                if (lat.getTotalCount() > 0) {
+                    long spanNanos = lastAckNanos.get() - firstAckNanos.get();
+                    g.writeNumberField("ackedPerSecond",
+                            spanNanos > 0 ? Math.round(lat.getTotalCount() * 1e9 / spanNanos) : 0);
+                    g.writeObjectFieldStart("ackLatencyMs");
+                    g.writeNumberField("p50", lat.getValueAtPercentile(50) / 1000.0);
+                    g.writeNumberField("p99", lat.getValueAtPercentile(99) / 1000.0);
+                    g.writeNumberField("max", lat.getMaxValue() / 1000.0);
                     g.writeEndObject();
                 }
                 if (detections.sum() > 0) {

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoopGroup;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.LongUnaryOperator;
 
@@ -28,6 +29,8 @@ import java.util.function.LongUnaryOperator;
  * @param random             bound → value in [0, bound), for jitter
  * @param pingIntervalFactor PINGs every heartbeat × factor
  * @param reconnect          whether to reconnect after a loss
+ * @param outboxFile         the outbox journal, or null for an outbox in memory only
+ * @param outboxSync         whether the journal forces its appends to storage
  */
 record ClientConfig(
         InetSocketAddress target,
@@ -47,5 +50,7 @@ record ClientConfig(
         ClientListener listener,
         LongUnaryOperator random,
         double pingIntervalFactor,
-        boolean reconnect) {
+        boolean reconnect,
+        Path outboxFile,
+        boolean outboxSync) {
 }

@@ -14,6 +14,7 @@ import io.netty.util.concurrent.Future;
 import io.tether.client.internal.Backoff;
 import io.tether.client.internal.Liveness;
 import io.tether.client.internal.Outbox;
+import io.tether.client.internal.OutboxFile;
 import io.tether.client.internal.Transport;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameDecoder;
@@ -23,6 +24,8 @@ import io.tether.protocol.Reason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -46,6 +49,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * volatile fields read by accessors. Work is never run inline from a public method, even on the
  * event loop: a user callback (a future's dependent, a listener) that calls {@code send()} or
  * {@code close()} therefore never re-enters the engine half-way through an update.
+ *
+ * <p>Outbox file. With {@link ClientConfig#outboxFile()} the outbox is journaled by an
+ * {@link OutboxFile}, which has its own writer thread: {@code send()} queues the message's record
+ * and waits on the caller's thread until it is written; the event loop only queues records
+ * (numbering, ACKs) and writes a message on the wire once its number is durable, resuming when the
+ * writer reports progress ({@link #onJournalDurable}). The event loop never waits for the disk.
  */
 final class ClientCore {
     private static final Logger log = LoggerFactory.getLogger(TetherClient.class);
@@ -79,8 +88,12 @@ final class ClientCore {
     private final CompletableFuture<Void> connectFuture = new CompletableFuture<>();
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
 
+    /** The outbox journal, or null for an outbox in memory only. */
+    private final OutboxFile outboxFile;
+    private final Runnable writeDurable = this::writeDurable;
+
     // Event loop only.
-    private final Outbox outbox = new Outbox();
+    private final Outbox outbox;
     private ConnectionHandler connection;
     private Future<?> reconnectTimer;
     private int attempt;
@@ -93,16 +106,39 @@ final class ClientCore {
     ClientCore(ClientConfig config) {
         this.config = config;
         this.listener = config.listener();
-        EventLoopGroup group = config.eventLoopGroup();
-        if (group != null) {
-            transport = Transport.of(group);
-            ownedGroup = null;
-            loop = group.next();
+        // The file first: a locked or foreign file should fail build() before any thread starts.
+        outboxFile = openOutboxFile(config);
+        if (outboxFile != null) {
+            outbox = new Outbox(outboxFile);
+            int restored = outboxFile.restoreInto(outbox);
+            pending.set(restored);
+            if (restored > 0) {
+                log.info("{}: {} unacknowledged messages reloaded from {}", config.deviceId(), restored,
+                        outboxFile.path());
+            }
         } else {
-            transport = Transport.preferred();
-            ownedGroup = new MultiThreadIoEventLoopGroup(1,
-                    new DefaultThreadFactory("tether-client-" + config.deviceId()), transport.ioHandlerFactory());
-            loop = ownedGroup.next();
+            outbox = new Outbox();
+        }
+        EventLoopGroup group = config.eventLoopGroup();
+        try {
+            if (group != null) {
+                transport = Transport.of(group);
+                ownedGroup = null;
+                loop = group.next();
+            } else {
+                transport = Transport.preferred();
+                ownedGroup = new MultiThreadIoEventLoopGroup(1,
+                        new DefaultThreadFactory("tether-client-" + config.deviceId()), transport.ioHandlerFactory());
+                loop = ownedGroup.next();
+            }
+        } catch (RuntimeException | Error e) {
+            if (outboxFile != null) {
+                outboxFile.close();
+            }
+            throw e;
+        }
+        if (outboxFile != null) {
+            outboxFile.start("tether-outbox-" + config.deviceId(), this::onJournalDurable, this::onJournalFailed);
         }
         backoff = new Backoff(config.backoffBase().toMillis(), config.backoffCap().toMillis(), config.random());
         pingCounter = counters::pingSent;
@@ -117,6 +153,18 @@ final class ClientCore {
         }
         if (config.localAddress() != null) {
             transport.bindWithoutPort(bootstrap);
+        }
+    }
+
+    private static OutboxFile openOutboxFile(ClientConfig config) {
+        if (config.outboxFile() == null) {
+            return null;
+        }
+        try {
+            return OutboxFile.open(config.outboxFile(), config.deviceId(), config.outboxSync(),
+                    OutboxFile.DEFAULT_COMPACT_BYTES);
+        } catch (IOException e) {
+            throw new UncheckedIOException("outboxFile " + config.outboxFile() + " cannot be opened: " + e, e);
         }
     }
 
@@ -152,13 +200,25 @@ final class ClientCore {
         for (;;) {
             int p = pending.get();
             if (p >= capacity) {
-                throw new OutboxFullException(capacity);
+                throw new OutboxFullException(capacity, p);
             }
             if (pending.compareAndSet(p, p + 1)) {
                 break;
             }
         }
         Outbox.Entry e = new Outbox.Entry(payload, new CompletableFuture<>());
+        long ticket = 0;
+        if (outboxFile != null) {
+            // Queued before the entry becomes visible to the event loop, so that its MSG record
+            // always precedes the SEQ record the event loop writes when it numbers it.
+            ticket = outboxFile.append(e);
+            if (ticket < 0) {
+                pending.decrementAndGet();
+                closed = closedBy;
+                return CompletableFuture.failedFuture(closed != null ? closed
+                        : new ClientClosedException("the outbox file is closed; the message was not stored"));
+            }
+        }
         incoming.offer(e);
         closed = closedBy;
         if (closed != null) {
@@ -167,14 +227,23 @@ final class ClientCore {
         } else {
             scheduleDrain();
         }
+        if (outboxFile != null) {
+            // The documented cost of the outbox file: the caller waits for the append (and force).
+            // If the write fails, the client closes itself and the future fails with the cause.
+            outboxFile.awaitWritten(ticket);
+        }
         return e.future();
     }
 
     void close() {
+        closeWith(new ClientClosedException("client closed"));
+    }
+
+    private void closeWith(ClientClosedException cause) {
         if (!closing.compareAndSet(false, true)) {
             return;
         }
-        closedBy = new ClientClosedException("client closed");
+        closedBy = cause;
         try {
             loop.execute(this::doClose);
         } catch (RejectedExecutionException e) {
@@ -184,7 +253,7 @@ final class ClientCore {
             failIncoming(closedBy);
             connectFuture.completeExceptionally(closedBy);
             finished = true;
-            closeFuture.complete(null);
+            closeOutboxFile().whenComplete((v, t) -> closeFuture.complete(null));
         }
     }
 
@@ -206,6 +275,11 @@ final class ClientCore {
 
     CompletableFuture<Void> closeFuture() {
         return closeFuture;
+    }
+
+    /** For tests: the outbox journal, or null. */
+    OutboxFile outboxFile() {
+        return outboxFile;
     }
 
     /** For tests: the current connection's channel, or null. Blocks until the event loop answers. */
@@ -239,6 +313,7 @@ final class ClientCore {
             } else if (!live) {
                 outbox.addUnsequenced(e);
             } else if (e.payload().length > maxPayload) {
+                outbox.reject(e);
                 fail(e, tooLarge(e));
             } else {
                 outbox.addSequenced(e);
@@ -282,6 +357,32 @@ final class ClientCore {
         } finally {
             writing = false;
         }
+    }
+
+    /** Writer thread: numbers became durable, so messages held back may go on the wire now. */
+    private void onJournalDurable() {
+        try {
+            loop.execute(writeDurable);
+        } catch (RejectedExecutionException ignored) {
+            // The client is gone; nothing waits to be written.
+        }
+    }
+
+    private void writeDurable() {
+        ConnectionHandler conn = connection;
+        if (conn != null) {
+            writePending(conn);
+        }
+    }
+
+    /** Writer thread: the file can no longer promise durability, so the client stops. */
+    private void onJournalFailed(IOException e) {
+        closeWith(new ClientClosedException("outbox file " + outboxFile.path() + " could not be written (" + e
+                + "); the client stopped; messages already in the file stay there for the next start", e));
+    }
+
+    private CompletableFuture<Void> closeOutboxFile() {
+        return outboxFile == null ? CompletableFuture.completedFuture(null) : outboxFile.close();
     }
 
     private void acked(Outbox.Entry e) {
@@ -521,10 +622,14 @@ final class ClientCore {
         connected = false;
         sessionId = 0;
         log.debug("{}: closed", config.deviceId());
+        // The file closes after the connection: ACKs that arrived until then are recorded. Its
+        // writer finishes what is queued off the event loop; the lock is released before closeFuture.
+        CompletableFuture<Void> fileClosed = closeOutboxFile();
         if (ownedGroup != null) {
-            ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> closeFuture.complete(null));
+            ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS)
+                    .addListener(f -> fileClosed.whenComplete((v, t) -> closeFuture.complete(null)));
         } else {
-            closeFuture.complete(null);
+            fileClosed.whenComplete((v, t) -> closeFuture.complete(null));
         }
     }
 }

@@ -9,6 +9,7 @@ import io.tether.protocol.Protocol;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -37,8 +38,10 @@ import java.util.random.RandomGenerator;
  * server acknowledges it, by an ACK or by the {@code last_seq} of a later WELCOME; after a
  * reconnect everything unacknowledged is resent in order, and the server drops what it already
  * stored. A message sent while no session is up is numbered only when the next session starts,
- * after the server has said which number it stored last. The outbox lives in memory: a process
- * that dies loses what was not yet acknowledged (the futures tell the application which).
+ * after the server has said which number it stored last. By default the outbox lives in memory: a
+ * process that dies loses what was not yet acknowledged (the futures tell the application which).
+ * With {@link Builder#outboxFile} it lives in a file as well, and the next client built on the file
+ * resends it.
  *
  * <h2>Dead-server detection</h2>
  * After the handshake the client writes a PING whenever it wrote nothing for the heartbeat
@@ -101,7 +104,9 @@ public final class TetherClient implements AutoCloseable {
 
     /**
      * Queues a message for the server. It is written at once if a session is up, otherwise when the
-     * next one starts. Thread-safe; messages sent from one thread keep their order.
+     * next one starts. Thread-safe; messages sent from one thread keep their order. With an
+     * {@link Builder#outboxFile outbox file} this method blocks until the message is appended to
+     * the file (and forced, with {@link Builder#outboxSync}); do not call it from a callback then.
      *
      * @param payload the message, up to {@link #MAX_PAYLOAD_LENGTH} bytes; not copied, so it must not
      *                be modified afterwards
@@ -146,17 +151,28 @@ public final class TetherClient implements AutoCloseable {
     /**
      * Says goodbye and stops: writes BYE NORMAL if connected, closes the connection, cancels any
      * pending reconnect, and fails every unacknowledged send with {@link ClientClosedException}. A
-     * client-owned event loop group is shut down; a caller-supplied one is not. Returns at once;
-     * {@link #closeFuture()} tells when it is done. Idempotent and thread-safe.
+     * client-owned event loop group is shut down; a caller-supplied one is not. With an
+     * {@link Builder#outboxFile outbox file}, the unacknowledged messages stay in the file (their
+     * futures fail all the same) for the next client built on it, and the file is closed and
+     * unlocked. Returns at once; {@link #closeFuture()} tells when it is done. Idempotent and
+     * thread-safe.
      */
     @Override
     public void close() {
         core.close();
     }
 
-    /** Completes once the client is closed and its owned resources (socket, own group) are released. */
+    /**
+     * Completes once the client is closed and its owned resources (socket, own group, outbox file
+     * and its lock) are released.
+     */
     public CompletableFuture<Void> closeFuture() {
         return core.closeFuture().copy();
+    }
+
+    /** For tests in this package: the outbox journal, or null. */
+    io.tether.client.internal.OutboxFile outboxFile() {
+        return core.outboxFile();
     }
 
     /** For tests in this package: the current connection's channel, or null. */
@@ -207,6 +223,8 @@ public final class TetherClient implements AutoCloseable {
         private LongUnaryOperator random = DEFAULT_RANDOM;
         private double pingIntervalFactor = 1.0;
         private boolean reconnect = true;
+        private Path outboxFile;
+        private boolean outboxSync = true;
 
         private Builder() {
         }
@@ -368,6 +386,74 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
+         * Keeps the outbox in {@code file}, so that unacknowledged messages survive a crash or
+         * restart of the application (and, with {@link #outboxSync} on, of the device). Default:
+         * none, the outbox lives in memory only.
+         *
+         * <p><b>Guarantees.</b>
+         * <ul>
+         *   <li>A message is appended to the file before {@link TetherClient#send} returns, unless the
+         *       future it returns is already failed (client closed, or the file failed: then nothing
+         *       was stored). An application that crashes right after send() returned finds the
+         *       message again at the next start.</li>
+         *   <li>It stays in the file until the server acknowledges it (ACK, or the {@code last_seq} of
+         *       a WELCOME). A lost connection, {@link TetherClient#close()} or a crash do not remove
+         *       it: close() fails its future, but the message is resent by the next client built on
+         *       the file.</li>
+         *   <li>A client built on an existing file reloads its unacknowledged messages and the next
+         *       sequence number, and resends them after WELCOME in order, under the numbers they
+         *       had (messages covered by WELCOME's {@code last_seq} are dropped as stored). Messages
+         *       that had no number yet (sent before any WELCOME) get theirs after the WELCOME, from
+         *       {@code last_seq + 1}, like in memory. A message's number is written to the file before
+         *       the message goes on the wire, so a restart never stores a message twice under two
+         *       numbers. Reloaded messages count in {@link TetherClient#pendingCount()} and against
+         *       {@link #outboxCapacity} (if they exceed it, send() throws {@link OutboxFullException}
+         *       until enough are acknowledged); no future of the earlier run reports on them.</li>
+         *   <li>Every record carries a CRC-32C. A write torn by a crash (the file's last record) is
+         *       discarded on load, and everything before it is kept; a damaged record further in
+         *       (storage corruption) is discarded with everything after it, with a warning in the log.
+         *       If writing fails (disk full, I/O error), the client closes itself: futures fail with
+         *       {@link ClientClosedException} carrying the {@link java.io.IOException}.</li>
+         * </ul>
+         *
+         * <p><b>Costs.</b> {@code send()} blocks its calling thread until the message is written,
+         * and with {@link #outboxSync} until it is forced to storage (one {@code fdatasync}: from well
+         * under a millisecond to tens of milliseconds, depending on the storage and its load);
+         * calls from several threads meanwhile share one force. Calling send() from a future's callback or a {@link ClientListener} therefore
+         * blocks the client's event loop for that time. A message goes on the wire only after a
+         * second force that records its sequence number, so each message costs about two forces of
+         * latency (fewer under load, where forces are shared). Each client runs one writer thread
+         * with a 128 KiB buffer; the file holds a copy of every unacknowledged payload.
+         *
+         * <p><b>The file's lifetime.</b> The parent directory must exist; the file is created if
+         * absent and is never deleted by the client. It is appended to, and rewritten (to
+         * {@code <file>.compact}, then renamed over it atomically) once acknowledged records take at
+         * least 1 MiB and at least half of it, so it stays within about twice the size of what is
+         * unacknowledged, plus 1 MiB. A companion {@code <file>.lock} (empty, also never deleted) is
+         * locked while a client uses the file: a second client on the same file, in this or another
+         * process, fails in {@link #build()} with {@link IllegalStateException}.
+         * The lock is released when {@link TetherClient#closeFuture()} completes. A file belongs to one
+         * device id (it is recorded in it): the sequence numbers are that device's.
+         */
+        public Builder outboxFile(Path file) {
+            outboxFile = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /**
+         * Whether the {@link #outboxFile} is forced to storage ({@code FileChannel.force}) after each
+         * batch of appends, so that accepted messages survive a power loss or kernel crash, not
+         * only a crash of the application. Default true. False saves the force (send() then waits
+         * only for the write into the operating system's cache), but a power loss may lose what the
+         * kernel had not written yet, or store a message twice (its number was lost, so it is sent
+         * again under a new one). No effect without an outbox file.
+         */
+        public Builder outboxSync(boolean sync) {
+            outboxSync = sync;
+            return this;
+        }
+
+        /**
          * Runs the client on a caller-owned group, typically shared by many clients; the client
          * picks one of its event loops and stays there. The client never shuts the group down. The
          * transport (epoll or NIO) is taken from the group's I/O handler. Default: the client creates
@@ -447,11 +533,15 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
-         * Builds a client; it does nothing until {@link TetherClient#connect()}.
+         * Builds a client; it does nothing until {@link TetherClient#connect()}. With an
+         * {@link #outboxFile}, it locks and reads the file here, on the calling thread.
          *
          * @throws IllegalStateException if the target or device id is missing, the local address is
-         *                               of a different IP family than a resolved target, or the
-         *                               event loop group is shut down
+         *                               of a different IP family than a resolved target, the
+         *                               event loop group is shut down, or the outbox file is in use
+         *                               by another client, belongs to another device id or is not
+         *                               an outbox file
+         * @throws java.io.UncheckedIOException if the outbox file cannot be created, read or locked
          */
         public TetherClient build() {
             if (target == null) {
@@ -470,7 +560,8 @@ public final class TetherClient implements AutoCloseable {
             }
             return new TetherClient(new ClientConfig(target, deviceId, credential, heartbeat, backoffBase, backoffCap,
                     connectTimeout, userTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, outboxCapacity,
-                    eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect));
+                    eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect, outboxFile,
+                    outboxSync));
         }
 
         private static Duration checkMillis(String name, Duration d, Duration min) {

@@ -79,34 +79,56 @@ class OutboxDeliveryTest {
     }
 
     @Test
-    void fullOutbox_failsFastWithTheCapacity_andDropsNothing() {
+    void outboxFull_sendFailsFast_nothingDropped() {
         client = TestClients.builder(server, listener).outboxCapacity(3).build();
+        CompletableFuture<Void> connected = client.connect();
+        FakeServer.Conn conn = server.accept();
+        conn.hello();
+        conn.welcome(1, 0, 0, 0, 0);
+        await(connected);
         List<CompletableFuture<Long>> sent = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             sent.add(client.send(bytes("m" + i)));
         }
-        assertThatThrownBy(() -> client.send(bytes("m4")))
-                .isInstanceOf(OutboxFullException.class)
-                .hasMessageContaining("capacity: 3")
-                .satisfies(e -> assertThat(((OutboxFullException) e).capacity()).isEqualTo(3));
-        assertThat(client.pendingCount()).isEqualTo(3);
-
-        client.connect();
-        FakeServer.Conn conn = server.accept();
-        conn.hello();
-        conn.welcome(1, 0, 0, 0, 0);
         for (int i = 1; i <= 3; i++) {
             assertThat(conn.next(Frame.Data.class)).isEqualTo(new Frame.Data(i, bytes("m" + i)));
         }
-        conn.send(new Frame.Ack(3));
-        for (int i = 0; i < 3; i++) {
+
+        // The server holds its ACKs back: the outbox is full, and send() says so on this thread.
+        assertThatThrownBy(() -> client.send(bytes("refused-1")))
+                .isInstanceOf(OutboxFullException.class)
+                .hasMessageContaining("3 unacknowledged messages pending")
+                .hasMessageContaining("capacity: 3")
+                .satisfies(e -> {
+                    OutboxFullException full = (OutboxFullException) e;
+                    assertThat(full.capacity()).isEqualTo(3);
+                    assertThat(full.pending()).isEqualTo(3);
+                });
+        assertThat(client.pendingCount()).isEqualTo(3);
+        assertThat(sent).noneMatch(CompletableFuture::isDone);
+
+        // An ACK frees exactly the slots it acknowledges.
+        conn.send(new Frame.Ack(1));
+        assertThat(await(sent.get(0))).isEqualTo(1);
+        await().untilAsserted(() -> assertThat(client.pendingCount()).isEqualTo(2));
+        sent.add(client.send(bytes("m4")));
+        assertThatThrownBy(() -> client.send(bytes("refused-2"))).isInstanceOf(OutboxFullException.class);
+        assertThat(conn.next(Frame.Data.class)).isEqualTo(new Frame.Data(4, bytes("m4")));
+
+        conn.send(new Frame.Ack(4));
+        for (int i = 0; i < 4; i++) {
             assertThat(await(sent.get(i))).isEqualTo(i + 1);
         }
-        // Room again, and the rejected message never went anywhere.
+        // Room again.
         CompletableFuture<Long> next = client.send(bytes("m5"));
-        assertThat(conn.next(Frame.Data.class)).isEqualTo(new Frame.Data(4, bytes("m5")));
-        conn.send(new Frame.Ack(4));
-        assertThat(await(next)).isEqualTo(4);
+        assertThat(conn.next(Frame.Data.class)).isEqualTo(new Frame.Data(5, bytes("m5")));
+        conn.send(new Frame.Ack(5));
+        assertThat(await(next)).isEqualTo(5);
+        // Every accepted message crossed the wire once, in order; the refused ones never did.
+        assertThat(conn.dataSeqs).containsExactly(1L, 2L, 3L, 4L, 5L);
+        assertThat(client.stats().messagesAcked()).isEqualTo(5);
+        assertThat(client.stats().messagesResent()).isZero();
+        assertThat(client.pendingCount()).isZero();
     }
 
     @Test

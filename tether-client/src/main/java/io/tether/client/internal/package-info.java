@@ -5,6 +5,7 @@
  * <ul>
  *   <li>{@link io.tether.client.internal.Backoff} — reconnect delay (exponential backoff, full jitter).</li>
  *   <li>{@link io.tether.client.internal.Outbox} — unacknowledged messages and sequence numbers.</li>
+ *   <li>{@link io.tether.client.internal.OutboxFile} — the outbox journal on disk: format, forcing, compaction, lock.</li>
  *   <li>{@link io.tether.client.internal.Liveness} — heartbeat PINGs and dead-server detection.</li>
  *   <li>{@link io.tether.client.internal.Transport} — epoll or NIO, socket options.</li>
  *   <li>{@link io.tether.client.internal.Disconnects} — why a connection ended, from the exception.</li>

@@ -23,6 +23,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 
 /**
  * One device connection, from TCP accept to close: handshake, liveness deadline, delivery of
@@ -53,6 +55,10 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     private static final byte DRAINING = 2;
     private static final byte CLOSED = 3;
     private static final long NO_DEADLINE = Long.MAX_VALUE;
+    private static final AtomicLongFieldUpdater<ConnectionHandler> DURABLE =
+            AtomicLongFieldUpdater.newUpdater(ConnectionHandler.class, "durableSeq");
+    private static final AtomicIntegerFieldUpdater<ConnectionHandler> ACK_PENDING =
+            AtomicIntegerFieldUpdater.newUpdater(ConnectionHandler.class, "ackPending");
 
     private final ServerContext server;
     private ChannelHandlerContext ctx;
@@ -69,7 +75,11 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     private String deviceId;
     private volatile long epoch;
     private long ackedSeq;
+    private long ackDue;
     private long downlinkSeq;
+    /** Highest seq a store on another thread has made durable; folded into one ACK per hop. */
+    private volatile long durableSeq;
+    private volatile int ackPending;
 
     private Reason reason;
     private IoFailure failure;
@@ -171,6 +181,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         inRead = false;
+        writeAck();
         ctx.flush();
         ctx.fireChannelReadComplete();
     }
@@ -231,10 +242,25 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             EventExecutor executor = ctx.executor();
             if (executor.inEventLoop()) {
                 onAppended(seq, result, error);
-            } else {
+            } else if (error != null || result == AppendResult.STORED_AFTER_GAP) {
                 executor.execute(() -> onAppended(seq, result, error));
+            } else {
+                // A group-committing store completes many appends per sync from its own thread:
+                // record the highest durable seq and hop to the event loop once, not per message.
+                long current;
+                do {
+                    current = durableSeq;
+                } while (seq > current && !DURABLE.compareAndSet(this, current, seq));
+                if (ACK_PENDING.compareAndSet(this, 0, 1)) {
+                    executor.execute(this::ackDurable);
+                }
             }
         });
+    }
+
+    private void ackDurable() {
+        ACK_PENDING.set(this, 0);
+        acknowledge(durableSeq);
     }
 
     private void onAppended(long seq, AppendResult result, Throwable error) {
@@ -248,12 +274,28 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
         if (result == AppendResult.STORED_AFTER_GAP) {
             server.fireGap(deviceId, epoch, seq);
         }
-        if (state == OPEN && seq > ackedSeq) {
-            ackedSeq = seq;
-            ctx.write(new Frame.Ack(seq), ctx.voidPromise());
-            if (!inRead) {
-                ctx.flush();
-            }
+        acknowledge(seq);
+    }
+
+    /**
+     * Cumulative: one ACK covers every seq up to {@code seq}. Inside a read batch the ACK is only
+     * noted, and one ACK for the whole batch is written when the batch ends. Nothing is answered
+     * while draining.
+     */
+    private void acknowledge(long seq) {
+        if (seq > ackDue) {
+            ackDue = seq;
+        }
+        if (!inRead) {
+            writeAck();
+            ctx.flush();
+        }
+    }
+
+    private void writeAck() {
+        if (state == OPEN && ackDue > ackedSeq) {
+            ackedSeq = ackDue;
+            ctx.write(new Frame.Ack(ackedSeq), ctx.voidPromise());
         }
     }
 
