@@ -2,7 +2,11 @@ package io.tether.cli;
 
 import io.tether.protocol.Protocol;
 import io.tether.server.TetherServer;
+import io.tether.server.delivery.InMemoryMessageStore;
+import io.tether.server.delivery.MessageStore;
+import io.tether.server.delivery.RocksDbMessageStore;
 import io.tether.server.events.JsonEventLog;
+import sun.misc.Signal;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -94,6 +98,20 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Bound on a graceful shutdown (default: ${DEFAULT-VALUE}).", defaultValue = "10s")
     Duration shutdownTimeout;
 
+    enum StoreKind { rocksdb, memory }
+
+    @Option(names = "--store", paramLabel = "KIND",
+            description = "rocksdb: durable, embedded, under --data-dir (default); memory: nothing survives a restart.")
+    StoreKind store = StoreKind.rocksdb;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the durable store lives (default: ${DEFAULT-VALUE}).")
+    Path dataDir = Path.of("data");
+
+    @Option(names = "--sync", arity = "0..1", negatable = true, fallbackValue = "true",
+            description = "fsync the store's write-ahead log before acknowledging (group commit; default: ${DEFAULT-VALUE}). "
+                    + "--no-sync survives a crash of the process but not of the host.")
+    boolean sync = true;
+
     @Option(names = "--events", paramLabel = "FILE",
             description = "Append session events (JSON lines) to FILE instead of stdout.")
     Path events;
@@ -113,6 +131,14 @@ public final class ServeCommand implements Callable<Integer> {
             err.println("tether serve: " + e.getMessage());
             return 2;
         }
+        MessageStore messageStore;
+        try {
+            messageStore = openStore();
+        } catch (IOException e) {
+            err.println("tether serve: cannot open the store in " + dataDir.toAbsolutePath() + ": " + e.getMessage());
+            return 1;
+        }
+        b.store(messageStore);
         OutputStream eventsOut = events == null ? System.out : new FileOutputStream(events.toFile(), true);
         JsonEventLog eventLog = new JsonEventLog(eventsOut, events != null);
         b.listener(eventLog);
@@ -121,17 +147,35 @@ public final class ServeCommand implements Callable<Integer> {
             server = b.build().start();
         } catch (java.io.UncheckedIOException e) {
             err.println("tether serve: " + e.getCause().getMessage());
+            messageStore.close();
             eventLog.close();
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // SIGTERM and SIGINT end in a graceful shutdown and exit status 0: the signal is a
+        // request, not a failure. (A JVM shutdown hook alone would exit 143.) The hook stays as
+        // a fallback for any other way the JVM goes down.
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), sig -> stop.countDown());
+        Signal.handle(new Signal("INT"), sig -> stop.countDown());
+        Thread hook = new Thread(() -> {
             server.close();
             eventLog.close();
-            stopped.countDown();
-        }, "tether-shutdown"));
-        stopped.await();
+        }, "tether-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        stop.await();
+        server.close();
+        eventLog.close();
         return 0;
+    }
+
+    private MessageStore openStore() throws IOException {
+        if (store == StoreKind.memory) {
+            return new InMemoryMessageStore();
+        }
+        return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
+                .sync(sync)
+                .queueCapacity(65_536)
+                .build());
     }
 
     TetherServer.Builder builder() throws IOException {

@@ -170,6 +170,7 @@ public final class TetherServer implements AutoCloseable {
             closed = true;
         }
         if (serverChannel == null) {
+            store.close();
             return;
         }
         serverChannel.close().syncUninterruptibly();
