@@ -146,6 +146,18 @@ public final class TetherServer implements AutoCloseable {
         return connections.size();
     }
 
+    /** A snapshot of every open connection (handshaken or not), for audits. Thread-safe. */
+    public List<ConnectionInfo> connections() {
+        List<ConnectionInfo> out = new ArrayList<>(connections.size());
+        for (Channel ch : connections) {
+            ConnectionHandler h = ch.pipeline().get(ConnectionHandler.class);
+            if (h != null && ch.isOpen()) {
+                out.add(h.info());
+            }
+        }
+        return out;
+    }
+
     /**
      * Queues a downlink message to a connected device.
      *

@@ -13,6 +13,7 @@ import io.tether.protocol.Frame;
 import io.tether.protocol.FrameType;
 import io.tether.protocol.ProtocolException;
 import io.tether.protocol.Reason;
+import io.tether.server.ConnectionInfo;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionOpened;
 import io.tether.server.delivery.AppendResult;
@@ -346,6 +347,15 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             }
         });
         return true;
+    }
+
+    /** This connection as an audit sees it. Callable from any thread. */
+    public ConnectionInfo info() {
+        byte s = state;
+        String name = s == HANDSHAKE ? "HANDSHAKE" : s == OPEN ? "OPEN" : s == DRAINING ? "DRAINING" : "CLOSED";
+        SocketAddress a = ctx.channel().remoteAddress();
+        return new ConnectionInfo(a instanceof InetSocketAddress isa ? isa : null,
+                s == HANDSHAKE ? null : deviceId, s == HANDSHAKE ? 0 : epoch, name);
     }
 
     /** The channel this handler serves. */
