@@ -14,6 +14,7 @@ import java.util.function.LongUnaryOperator;
  * @param target             server address; unresolved host names are resolved on every attempt
  * @param deviceId           sent in HELLO
  * @param credential         sent in HELLO (not copied again: the builder copied it)
+ * @param deviceKey          if not null, every HELLO carries a fresh token made with this key instead
  * @param heartbeat          requested heartbeat interval; ZERO = the server's default
  * @param backoffBase        first backoff ceiling
  * @param backoffCap         largest backoff ceiling
@@ -36,6 +37,7 @@ record ClientConfig(
         InetSocketAddress target,
         String deviceId,
         byte[] credential,
+        byte[] deviceKey,
         Duration heartbeat,
         Duration backoffBase,
         Duration backoffCap,

@@ -17,6 +17,7 @@ import io.tether.client.internal.Outbox;
 import io.tether.client.internal.OutboxFile;
 import io.tether.client.internal.Transport;
 import io.tether.protocol.Frame;
+import io.tether.protocol.auth.DeviceToken;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
@@ -443,9 +444,15 @@ final class ClientCore {
     }
 
     Frame.Hello hello() {
-        return new Frame.Hello((int) config.heartbeat().toMillis(), lastSessionId, config.deviceId(),
-                config.credential());
+        // A token is single-use (the server remembers its nonce), so every HELLO gets a new one.
+        // Its expiry is wall-clock time by nature; it only has to outlive the handshake.
+        byte[] credential = config.deviceKey() == null ? config.credential()
+                : DeviceToken.create(config.deviceKey(), config.deviceId(), System.currentTimeMillis() + TOKEN_LIFETIME_MILLIS);
+        return new Frame.Hello((int) config.heartbeat().toMillis(), lastSessionId, config.deviceId(), credential);
     }
+
+    /** How long a HELLO token is valid; servers refuse tokens valid much longer (replay memory). */
+    static final long TOKEN_LIFETIME_MILLIS = 120_000;
 
     void onWelcome(ConnectionHandler conn, Frame.Welcome w) {
         if (conn != connection || closedBy != null) {

@@ -5,6 +5,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.NetUtil;
 import io.tether.client.internal.Transport;
 import io.tether.protocol.Protocol;
+import io.tether.protocol.auth.DeviceToken;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -208,6 +209,8 @@ public final class TetherClient implements AutoCloseable {
         private InetSocketAddress target;
         private String deviceId;
         private byte[] credential = new byte[0];
+        private byte[] deviceKey;
+        private String secret;
         private Duration heartbeat = Duration.ZERO;
         private Duration backoffBase = DEFAULT_BACKOFF_BASE;
         private Duration backoffCap = DEFAULT_BACKOFF_CAP;
@@ -288,6 +291,37 @@ public final class TetherClient implements AutoCloseable {
                         + Protocol.MAX_CREDENTIAL_LENGTH + ")");
             }
             this.credential = credential.clone();
+            return this;
+        }
+
+        /**
+         * Authenticates with the device's 32-byte key: every HELLO carries a fresh single-use
+         * token (docs/PROTOCOL.md, "Authentication"); the key itself is never sent. Overrides
+         * {@link #credential}.
+         *
+         * @throws IllegalArgumentException if the key is not 32 bytes
+         */
+        public Builder deviceKey(byte[] key) {
+            Objects.requireNonNull(key, "deviceKey");
+            if (key.length != 32) {
+                throw new IllegalArgumentException("deviceKey: " + key.length + " bytes (expected: 32)");
+            }
+            this.deviceKey = key.clone();
+            this.secret = null;
+            return this;
+        }
+
+        /**
+         * Authenticates with the device's secret: the key is derived from it once, in
+         * {@link #build()} (PBKDF2, tens of milliseconds). Same wire behaviour as {@link #deviceKey}.
+         */
+        public Builder secret(String secret) {
+            Objects.requireNonNull(secret, "secret");
+            if (secret.isEmpty()) {
+                throw new IllegalArgumentException("secret: empty (expected: a non-empty secret)");
+            }
+            this.secret = secret;
+            this.deviceKey = null;
             return this;
         }
 
@@ -558,7 +592,8 @@ public final class TetherClient implements AutoCloseable {
             if (eventLoopGroup != null && eventLoopGroup.isShuttingDown()) {
                 throw new IllegalStateException("eventLoopGroup is shut down");
             }
-            return new TetherClient(new ClientConfig(target, deviceId, credential, heartbeat, backoffBase, backoffCap,
+            byte[] key = secret != null ? DeviceToken.deviceKey(deviceId, secret) : deviceKey;
+            return new TetherClient(new ClientConfig(target, deviceId, credential, key, heartbeat, backoffBase, backoffCap,
                     connectTimeout, userTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, outboxCapacity,
                     eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect, outboxFile,
                     outboxSync));

@@ -15,6 +15,7 @@ import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
+import io.tether.server.auth.Authenticator;
 import io.tether.server.connection.ConnectionHandler;
 import io.tether.server.connection.ServerContext;
 import io.tether.server.delivery.InMemoryMessageStore;
@@ -47,6 +48,7 @@ public final class TetherServer implements AutoCloseable {
     private final SessionRegistry registry;
     private final MessageStore store;
     private final MeterRegistry meters;
+    private final Authenticator authenticator;
     private final ServerContext context;
     private final ChannelGroup connections = new DefaultChannelGroup("tether-connections", GlobalEventExecutor.INSTANCE);
     private EventLoopGroup bossGroup;
@@ -60,8 +62,11 @@ public final class TetherServer implements AutoCloseable {
         this.registry = b.registry;
         this.store = b.store;
         this.meters = b.meters;
-        this.context = new ServerContext(config, registry, store, b.clock, b.listeners, meters);
+        this.authenticator = b.authenticator;
+        this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters);
     }
+
+    private static final Authenticator NO_AUTH = Authenticator.allowAll();
 
     public static Builder builder() {
         return new Builder();
@@ -105,6 +110,10 @@ public final class TetherServer implements AutoCloseable {
             workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new java.io.UncheckedIOException(new java.io.IOException(
                     "cannot listen on " + config.bindAddress() + ": " + e.getMessage(), e));
+        }
+        if (authenticator == NO_AUTH) {
+            log.warn("AUTHENTICATION IS OFF: any client can claim any device id, take over its session and "
+                    + "send data in its name. Use only for local demos and tests.");
         }
         log.info("listening on {} ({} transport, heartbeat {}, handshake timeout {}, drain {})",
                 serverChannel.localAddress(), transport, config.heartbeat(), config.handshakeTimeout(), config.drain());
@@ -238,6 +247,7 @@ public final class TetherServer implements AutoCloseable {
         private Transport transport = Transport.best();
         private SessionRegistry registry;
         private MessageStore store;
+        private Authenticator authenticator = NO_AUTH;
         private MeterRegistry meters;
         private Clock clock = Clock.systemUTC();
         private final List<SessionListener> listeners = new ArrayList<>();
@@ -373,6 +383,15 @@ public final class TetherServer implements AutoCloseable {
 
         public Builder registry(SessionRegistry r) {
             this.registry = Objects.requireNonNull(r, "registry");
+            return this;
+        }
+
+        /**
+         * Who may open a session. Default: everyone, with a warning at start (fine for tests and
+         * demos; {@code tether serve} requires credentials unless told {@code --insecure-no-auth}).
+         */
+        public Builder authenticator(Authenticator a) {
+            this.authenticator = Objects.requireNonNull(a, "authenticator");
             return this;
         }
 

@@ -16,6 +16,7 @@ import io.tether.protocol.Reason;
 import io.tether.server.ConnectionInfo;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionOpened;
+import io.tether.server.auth.Authenticator;
 import io.tether.server.delivery.AppendResult;
 import io.tether.server.errno.IoFailure;
 import io.tether.server.session.Session;
@@ -152,7 +153,8 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             case DRAINING:
                 // Output is shut; keep what arrives, answer nothing. The device resends what it
                 // did not see acknowledged, and the store drops the duplicates.
-                if (frame instanceof Frame.Data data) {
+                // Only a session keeps data: a connection that never authenticated stores nothing.
+                if (frame instanceof Frame.Data data && deviceId != null) {
                     drainedFrames++;
                     append(data);
                 }
@@ -212,6 +214,15 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     // ---- handshake -------------------------------------------------------------------------
 
     private void handshake(Frame.Hello hello) {
+        Authenticator.Verdict verdict = server.authenticator.check(hello.deviceId(), hello.credential(), server.clock.millis());
+        if (verdict != Authenticator.Verdict.OK) {
+            // No session, no takeover, no store write. The BYE does not say why: that would help
+            // whoever is guessing. The event log does.
+            server.authFailed(verdict);
+            closeGracefully(Reason.AUTH_FAILED, null);
+            detail = "authentication failed for '" + hello.deviceId() + "': " + verdict;
+            return;
+        }
         int heartbeatMillis = server.config.grantHeartbeatMillis(hello.heartbeatMillis());
         int timeoutMillis = heartbeatMillis == 0 ? 0 : server.config.timeoutMillis(heartbeatMillis);
         deviceId = hello.deviceId();

@@ -7,6 +7,7 @@ import io.tether.server.ServerConfig;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
+import io.tether.server.auth.Authenticator;
 import io.tether.server.delivery.MessageStore;
 import io.tether.server.session.SessionRegistry;
 import org.slf4j.Logger;
@@ -24,6 +25,7 @@ public final class ServerContext {
 
     final ServerConfig config;
     final SessionRegistry registry;
+    final Authenticator authenticator;
     final MessageStore store;
     final Clock clock;
     final long handshakeTimeoutNanos;
@@ -32,11 +34,18 @@ public final class ServerContext {
     private final Counter opened;
     private final Counter gaps;
     private final Counter[] closedByReason;
+    private final Counter[] authFailures;
 
     public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Clock clock,
                          List<SessionListener> listeners, MeterRegistry meters) {
+        this(config, registry, store, Authenticator.allowAll(), clock, listeners, meters);
+    }
+
+    public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Authenticator authenticator,
+                         Clock clock, List<SessionListener> listeners, MeterRegistry meters) {
         this.config = config;
         this.registry = registry;
+        this.authenticator = authenticator;
         this.store = store;
         this.clock = clock;
         this.listeners = List.copyOf(listeners);
@@ -51,6 +60,12 @@ public final class ServerContext {
                     .description("connections closed, by reason").tag("reason", r.name()).register(meters);
         }
         meters.gauge("tether.sessions.live", registry, SessionRegistry::size);
+        Authenticator.Verdict[] verdicts = Authenticator.Verdict.values();
+        this.authFailures = new Counter[verdicts.length];
+        for (Authenticator.Verdict v : verdicts) {
+            authFailures[v.ordinal()] = Counter.builder("tether.auth.failures")
+                    .description("HELLOs refused, by cause").tag("cause", v.name()).register(meters);
+        }
     }
 
     public ServerConfig config() {
@@ -85,6 +100,10 @@ public final class ServerContext {
                 log.warn("session listener {} failed on close", l, e);
             }
         }
+    }
+
+    void authFailed(Authenticator.Verdict verdict) {
+        authFailures[verdict.ordinal()].increment();
     }
 
     void fireGap(String deviceId, long sessionId, long seq) {
