@@ -73,7 +73,7 @@ final class RawSimDevice {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            ctx.writeAndFlush(new Frame.Hello((int) run.heartbeat.toMillis(), 0, deviceId, run.credential));
+            ctx.writeAndFlush(new Frame.Hello((int) run.heartbeat.toMillis(), 0, deviceId, run.credential(deviceId)));
             lastSentNanos = System.nanoTime();
         }
 

@@ -2,10 +2,15 @@ package io.tether.cli;
 
 import io.tether.protocol.Protocol;
 import io.tether.server.TetherServer;
+import io.tether.server.admin.AdminServer;
 import io.tether.server.delivery.InMemoryMessageStore;
 import io.tether.server.delivery.MessageStore;
 import io.tether.server.delivery.RocksDbMessageStore;
 import io.tether.server.events.JsonEventLog;
+import io.tether.server.auth.CredentialsFile;
+import io.tether.server.auth.TokenAuthenticator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,6 +25,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /** {@code tether serve}: runs the gateway until SIGTERM or SIGINT, then shuts down gracefully. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
@@ -27,6 +35,7 @@ import java.util.concurrent.CountDownLatch;
                 "SIGTERM/SIGINT: BYE SERVER_SHUTDOWN to every device, drain, exit 0.",
                 "Durations: 500ms, 10s, 2m, 1h, 1m30s, 0."})
 public final class ServeCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -116,6 +125,34 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Append session events (JSON lines) to FILE instead of stdout.")
     Path events;
 
+    @Option(names = "--credentials", paramLabel = "FILE",
+            description = "Device keys (tether credentials add). Re-read when it changes and on SIGHUP. Required unless "
+                    + "--insecure-no-auth.")
+    Path credentials;
+
+    @Option(names = "--insecure-no-auth", arity = "0..1",
+            description = "Accept every device without a credential: anyone can claim any device id. Local demos only.")
+    boolean insecureNoAuth;
+
+    @Option(names = "--max-connections", paramLabel = "N",
+            description = "Open connections beyond which new ones get BYE SERVER_BUSY (default: ${DEFAULT-VALUE}; 0 = no cap).")
+    int maxConnections;
+
+    @Option(names = "--connect-rate", paramLabel = "PER_SEC[,BURST]",
+            description = "New connections per second per source address, with a burst (default: off). Mind carrier-grade "
+                    + "NAT: many devices may share one address.")
+    String connectRate;
+
+    @Option(names = "--flapping", paramLabel = "N,WINDOW,BAN",
+            description = "More than N connects of one device within WINDOW refuse it for BAN (default: ${DEFAULT-VALUE}), or off.",
+            defaultValue = "15,1m,5m")
+    String flapping;
+
+    @Option(names = "--admin", paramLabel = "ADDR:PORT",
+            description = "Serve read-only JSON over HTTP on ADDR:PORT, e.g. 127.0.0.1:7401: /sessions, /sockets, "
+                    + "/metrics, /health (default: off). No authentication: keep it on loopback or a private network.")
+    String admin;
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "YAML file of option: value (same names as the flags, without dashes). Flags win.")
     Path config;
@@ -124,11 +161,28 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         TetherServer.Builder b;
+        InetSocketAddress adminAddress;
         try {
             b = builder();
             b.config();
+            adminAddress = admin == null ? null : AdminServer.parseAddress(admin);
         } catch (IllegalArgumentException e) {
             err.println("tether serve: " + e.getMessage());
+            return 2;
+        }
+        TokenAuthenticator authenticator = null;
+        if (credentials != null) {
+            try {
+                authenticator = new TokenAuthenticator(CredentialsFile.load(credentials), Duration.ofMinutes(5), 1_000_000);
+            } catch (IOException e) {
+                err.println("tether serve: " + e.getMessage());
+                return 2;
+            }
+            b.authenticator(authenticator);
+        } else if (!insecureNoAuth) {
+            err.println("tether serve: no --credentials FILE. Devices must prove their identity, or anyone could take over "
+                    + "any device's session. Create one with `tether credentials add`, or pass --insecure-no-auth for a "
+                    + "local demo.");
             return 2;
         }
         MessageStore messageStore;
@@ -151,21 +205,61 @@ public final class ServeCommand implements Callable<Integer> {
             eventLog.close();
             return 1;
         }
+        AdminServer adminServer;
+        try {
+            adminServer = adminAddress == null ? null : AdminServer.start(server, adminAddress);
+        } catch (java.io.UncheckedIOException e) {
+            err.println("tether serve: " + e.getCause().getMessage());
+            server.close();
+            eventLog.close();
+            return 1;
+        }
         // SIGTERM and SIGINT end in a graceful shutdown and exit status 0: the signal is a
         // request, not a failure. (A JVM shutdown hook alone would exit 143.) The hook stays as
         // a fallback for any other way the JVM goes down.
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), sig -> stop.countDown());
         Signal.handle(new Signal("INT"), sig -> stop.countDown());
+        ScheduledExecutorService reloader = null;
+        if (authenticator != null) {
+            CredentialsFile file = authenticator.credentials();
+            Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true));
+            reloader = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "tether-credentials");
+                t.setDaemon(true);
+                return t;
+            });
+            reloader.scheduleWithFixedDelay(() -> reloadCredentials(file, false), 2, 2, TimeUnit.SECONDS);
+            log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
+        }
         Thread hook = new Thread(() -> {
+            if (adminServer != null) {
+                adminServer.close();
+            }
             server.close();
             eventLog.close();
         }, "tether-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         stop.await();
+        if (reloader != null) {
+            reloader.shutdownNow();
+        }
+        if (adminServer != null) {
+            adminServer.close();
+        }
         server.close();
         eventLog.close();
         return 0;
+    }
+
+    private static void reloadCredentials(CredentialsFile file, boolean force) {
+        try {
+            if (file.reload(force)) {
+                log.info("credentials reloaded from {} ({} entries)", file.path(), file.size());
+            }
+        } catch (IOException e) {
+            log.error("credentials not reloaded, previous keys stay in force: {}", e.getMessage());
+        }
     }
 
     private MessageStore openStore() throws IOException {
@@ -196,6 +290,29 @@ public final class ServeCommand implements Callable<Integer> {
                 .shutdownTimeout(shutdownTimeout);
         if (userTimeout != null) {
             b.userTimeout(userTimeout);
+        }
+        b.maxConnections(maxConnections);
+        if (connectRate != null) {
+            String[] f = connectRate.split(",");
+            try {
+                double rate = Double.parseDouble(f[0].trim());
+                b.connectRate(rate, f.length > 1 ? Integer.parseInt(f[1].trim()) : (int) Math.max(1, Math.ceil(rate)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--connect-rate: '" + connectRate + "' (expected: PER_SEC[,BURST], e.g. 50,100)");
+            }
+        }
+        if (flapping.equalsIgnoreCase("off")) {
+            b.flapping(0, Duration.ofMinutes(1), Duration.ofMinutes(1));
+        } else {
+            String[] f = flapping.split(",");
+            if (f.length != 3) {
+                throw new IllegalArgumentException("--flapping: '" + flapping + "' (expected: N,WINDOW,BAN e.g. 15,1m,5m, or off)");
+            }
+            try {
+                b.flapping(Integer.parseInt(f[0].trim()), DurationConverter.parse(f[1]), DurationConverter.parse(f[2]));
+            } catch (NumberFormatException | CommandLine.TypeConversionException e) {
+                throw new IllegalArgumentException("--flapping: '" + flapping + "' (expected: N,WINDOW,BAN e.g. 15,1m,5m, or off)");
+            }
         }
         return b;
     }

@@ -7,6 +7,7 @@ import io.tether.client.ClientListener;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
+import io.tether.protocol.auth.DeviceToken;
 import io.tether.server.errno.IoFailure;
 import io.tether.server.transport.Transport;
 import org.HdrHistogram.Recorder;
@@ -89,6 +90,14 @@ public final class SimCommand implements Callable<Integer> {
             description = "Local source addresses to spread connections over (e.g. 127.0.0.2,127.0.0.3): "
                     + "each address has its own ~28,000 ephemeral ports.")
     List<String> sources = new ArrayList<>();
+
+    @Option(names = "--secret", paramLabel = "S",
+            description = "Authenticate: S is the secret of the group --id-prefix in the server's credentials file "
+                    + "(tether credentials add --group PREFIX). Each device derives its own key from it.")
+    String secret;
+
+    @Option(names = "--secret-env", paramLabel = "VAR", description = "Like --secret, read from environment variable VAR.")
+    String secretEnv;
 
     @Option(names = "--concurrency", paramLabel = "N", description = "Handshakes in flight at once (default: ${DEFAULT-VALUE}).")
     int concurrency = 256;
@@ -203,7 +212,7 @@ public final class SimCommand implements Callable<Integer> {
             TetherClient.Builder b = TetherClient.builder()
                     .target(run.target)
                     .deviceId(idPrefix + (idOffset + i))
-                    .credential(run.credential)
+                    .credential(new byte[0])
                     .heartbeat(heartbeat)
                     .eventLoopGroup(run.group)
                     .outboxCapacity(Math.max(1, messages))
@@ -216,6 +225,9 @@ public final class SimCommand implements Callable<Integer> {
                     });
             if (src != null) {
                 b.localAddress(src.getAddress());
+            }
+            if (run.groupKey != null) {
+                b.deviceKey(run.keyOf(idPrefix + (idOffset + i)));
             }
             TetherClient c = b.build();
             clients.add(c);
@@ -319,7 +331,8 @@ public final class SimCommand implements Callable<Integer> {
         final Duration flapInterval;
         final long messages;
         final byte[] payload;
-        final byte[] credential = new byte[0];
+        /** Key of the --id-prefix group when authenticating, else null. */
+        final byte[] groupKey;
         final Transport transport = Transport.best();
         final EventLoopGroup group;
         final int devices;
@@ -355,11 +368,23 @@ public final class SimCommand implements Callable<Integer> {
                 payload[i] = pattern[i % pattern.length];
             }
             this.devices = c.devices;
+            String secret = c.secret != null ? c.secret : c.secretEnv != null ? System.getenv(c.secretEnv) : null;
+            this.groupKey = secret == null || secret.isEmpty() ? null : DeviceToken.groupKey(c.idPrefix, secret);
             this.group = transport.newGroup(c.threads, "tether-sim");
         }
 
         boolean stopping() {
             return stopping;
+        }
+
+        byte[] keyOf(String deviceId) {
+            return DeviceToken.memberKey(groupKey, deviceId);
+        }
+
+        /** The HELLO credential for one connection: a fresh token, or nothing without a secret. */
+        byte[] credential(String deviceId) {
+            return groupKey == null ? new byte[0]
+                    : DeviceToken.create(keyOf(deviceId), deviceId, System.currentTimeMillis() + 120_000);
         }
 
         void handshake() {

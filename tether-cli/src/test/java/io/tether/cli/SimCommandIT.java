@@ -21,6 +21,7 @@ class SimCommandIT {
             .heartbeatRange(Duration.ofMillis(100), Duration.ofMinutes(1))
             .drain(Duration.ofMillis(200))
             .shutdownTimeout(Duration.ofSeconds(1))
+            .flapping(0, Duration.ofMinutes(1), Duration.ofMinutes(1))
             .build().start();
 
     @AfterEach

@@ -31,6 +31,11 @@ import java.time.Duration;
  * @param shutdownTimeout        bound on a graceful shutdown
  * @param shutdownReconnectSpread BYE SERVER_SHUTDOWN carries a reconnect hint drawn uniformly
  *                               from [1 s, 1 s + spread] so devices do not all return at once
+ * @param maxConnections         open connections beyond which new ones get BYE SERVER_BUSY; 0 = no cap
+ * @param connectRate            new connections per second per source address; 0 = no limit
+ * @param connectBurst           token-bucket size of that limit
+ * @param flapMaxConnects        connects of one device within {@code flapWindow} before it is
+ *                               banned for {@code flapBan}; 0 = no flapping detection
  */
 public record ServerConfig(
         InetSocketAddress bindAddress,
@@ -51,7 +56,13 @@ public record ServerConfig(
         int writeBufferLimit,
         int workerThreads,
         Duration shutdownTimeout,
-        Duration shutdownReconnectSpread) {
+        Duration shutdownReconnectSpread,
+        int maxConnections,
+        double connectRate,
+        int connectBurst,
+        int flapMaxConnects,
+        Duration flapWindow,
+        Duration flapBan) {
 
     /** Whether application heartbeats are on. */
     public boolean heartbeatsEnabled() {

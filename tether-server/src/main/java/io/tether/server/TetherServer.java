@@ -10,19 +10,23 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.server.auth.Authenticator;
+import io.tether.server.admission.Admission;
 import io.tether.server.connection.ConnectionHandler;
+import io.tether.server.connection.RefusedConnection;
 import io.tether.server.connection.ServerContext;
 import io.tether.server.delivery.InMemoryMessageStore;
 import io.tether.server.delivery.MessageStore;
 import io.tether.server.session.LocalSessionRegistry;
 import io.tether.server.session.Session;
 import io.tether.server.session.SessionRegistry;
+import io.tether.server.transport.Tls;
 import io.tether.server.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +53,7 @@ public final class TetherServer implements AutoCloseable {
     private final MessageStore store;
     private final MeterRegistry meters;
     private final Authenticator authenticator;
+    private final SslContext tls;
     private final ServerContext context;
     private final ChannelGroup connections = new DefaultChannelGroup("tether-connections", GlobalEventExecutor.INSTANCE);
     private EventLoopGroup bossGroup;
@@ -63,6 +68,7 @@ public final class TetherServer implements AutoCloseable {
         this.store = b.store;
         this.meters = b.meters;
         this.authenticator = b.authenticator;
+        this.tls = b.tls;
         this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters);
     }
 
@@ -96,6 +102,19 @@ public final class TetherServer implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
+                        Admission.Refusal refusal = context.admit(ch);
+                        if (tls != null) {
+                            // First: every handler after it reads and writes plaintext frames. A
+                            // refused connection has no handshake deadline, so TLS's own timer bounds
+                            // the wait for the handshake its BYE needs.
+                            ch.pipeline().addLast("tls", Tls.handler(tls, ch,
+                                    refusal == Admission.Refusal.NONE ? Duration.ZERO : config.handshakeTimeout()));
+                        }
+                        if (refusal != Admission.Refusal.NONE) {
+                            ch.pipeline().addLast("encoder", FrameEncoder.INSTANCE)
+                                    .addLast("refused", new RefusedConnection(context, refusal));
+                            return;
+                        }
                         ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()))
                                 .addLast("encoder", FrameEncoder.INSTANCE)
                                 .addLast("connection", new ConnectionHandler(context));
@@ -244,10 +263,17 @@ public final class TetherServer implements AutoCloseable {
         private int workerThreads;
         private Duration shutdownTimeout = Duration.ofSeconds(10);
         private Duration shutdownReconnectSpread = Duration.ofSeconds(30);
+        private int maxConnections;
+        private double connectRate;
+        private int connectBurst = 100;
+        private int flapMaxConnects = 15;
+        private Duration flapWindow = Duration.ofMinutes(1);
+        private Duration flapBan = Duration.ofMinutes(5);
         private Transport transport = Transport.best();
         private SessionRegistry registry;
         private MessageStore store;
         private Authenticator authenticator = NO_AUTH;
+        private SslContext tls;
         private MeterRegistry meters;
         private Clock clock = Clock.systemUTC();
         private final List<SessionListener> listeners = new ArrayList<>();
@@ -376,6 +402,44 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
+        /** Open connections beyond which new ones get BYE SERVER_BUSY; 0 (default) = no cap. */
+        public Builder maxConnections(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("maxConnections: " + n + " (expected: >= 0)");
+            }
+            this.maxConnections = n;
+            return this;
+        }
+
+        /**
+         * New connections per second allowed from one source address, with a burst. Default off:
+         * mobile devices often share one address behind carrier-grade NAT.
+         */
+        public Builder connectRate(double perSecond, int burst) {
+            if (!(perSecond >= 0) || burst < 1) {
+                throw new IllegalArgumentException("connectRate: " + perSecond + "/s burst " + burst
+                        + " (expected: rate >= 0, burst >= 1)");
+            }
+            this.connectRate = perSecond;
+            this.connectBurst = burst;
+            return this;
+        }
+
+        /**
+         * Flapping detection: more than {@code maxConnects} connects of one device within
+         * {@code window} refuse it (BYE FLAPPING) for {@code ban}. Default 15 in 1 min, ban 5 min
+         * (as EMQX). {@code maxConnects} 0 turns it off.
+         */
+        public Builder flapping(int maxConnects, Duration window, Duration ban) {
+            if (maxConnects < 0) {
+                throw new IllegalArgumentException("flapping maxConnects: " + maxConnects + " (expected: >= 0)");
+            }
+            this.flapMaxConnects = maxConnects;
+            this.flapWindow = positive("flapWindow", window);
+            this.flapBan = positive("flapBan", ban);
+            return this;
+        }
+
         public Builder transport(Transport t) {
             this.transport = Objects.requireNonNull(t, "transport");
             return this;
@@ -392,6 +456,23 @@ public final class TetherServer implements AutoCloseable {
          */
         public Builder authenticator(Authenticator a) {
             this.authenticator = Objects.requireNonNull(a, "authenticator");
+            return this;
+        }
+
+        /**
+         * Serve TLS (1.2/1.3) on the device port with this server context, usually
+         * {@link Tls#serverContext}. The TLS handshake counts inside {@link #handshakeTimeout}.
+         * Default: none, plaintext TCP.
+         *
+         * @throws IllegalArgumentException if the context is a client context
+         */
+        public Builder tls(SslContext context) {
+            Objects.requireNonNull(context, "tls");
+            if (!context.isServer()) {
+                throw new IllegalArgumentException("tls: a client SslContext (expected: a server context, e.g. from "
+                        + "Tls.serverContext(cert, key))");
+            }
+            this.tls = context;
             return this;
         }
 
@@ -428,7 +509,8 @@ public final class TetherServer implements AutoCloseable {
             return new ServerConfig(bindAddress, handshakeTimeout, heartbeat, minHeartbeat, maxHeartbeat,
                     heartbeatMultiplier, drain, keepAliveIdle, keepAliveInterval, keepAliveCount, ut, backlog,
                     tcpNoDelay, quiet, maxFrameLength, writeBufferLimit, threads, shutdownTimeout,
-                    shutdownReconnectSpread);
+                    shutdownReconnectSpread, maxConnections, connectRate, connectBurst, flapMaxConnects, flapWindow,
+                    flapBan);
         }
 
         public TetherServer build() {

@@ -49,8 +49,7 @@ class DeviceSdkIT {
         return server;
     }
 
-    private static void resetFromServer(TetherServer server, String device) {
-        ConnectionHandler h = (ConnectionHandler) server.registry().lookup(device);
+    private static void reset(ConnectionHandler h) {
         Channel ch = h.channel();
         ch.eventLoop().execute(() -> {
             ch.config().setOption(ChannelOption.SO_LINGER, 0);
@@ -97,10 +96,13 @@ class DeviceSdkIT {
             acks.add(client.send(payload(i)));
             if (i % 1_000 == 500) {
                 // Cut the connection from the server side, mid-stream, with RST.
-                await().atMost(5, TimeUnit.SECONDS).until(() -> client.isConnected()
-                        && server.registry().lookup("truck-1") != null
-                        && server.registry().lookup("truck-1").epoch() == client.sessionId());
-                resetFromServer(server, "truck-1");
+                ConnectionHandler[] live = new ConnectionHandler[1];
+                await().atMost(5, TimeUnit.SECONDS).until(() -> {
+                    io.tether.server.session.Session s = server.registry().lookup("truck-1");
+                    live[0] = (ConnectionHandler) s;
+                    return client.isConnected() && s != null && s.epoch() == client.sessionId();
+                });
+                reset(live[0]);
                 cuts++;
             }
         }

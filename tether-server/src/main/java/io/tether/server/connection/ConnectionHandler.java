@@ -223,6 +223,15 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             detail = "authentication failed for '" + hello.deviceId() + "': " + verdict;
             return;
         }
+        long banNanos = server.admission.deviceConnect(hello.deviceId(), now());
+        if (banNanos > 0) {
+            // Authenticated, but reconnecting too often (a reboot loop, the source's case 3 at
+            // scale): refused until the ban ends, and told when that is.
+            closeGracefully(Reason.FLAPPING, null, (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(banNanos)));
+            detail = "device '" + hello.deviceId() + "' connects too often; refused for "
+                    + TimeUnit.NANOSECONDS.toMillis(banNanos) + " ms";
+            return;
+        }
         int heartbeatMillis = server.config.grantHeartbeatMillis(hello.heartbeatMillis());
         int timeoutMillis = heartbeatMillis == 0 ? 0 : server.config.timeoutMillis(heartbeatMillis);
         deviceId = hello.deviceId();
@@ -386,6 +395,10 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
 
     /** BYE, half-close, drain, then RST if the peer is still there. */
     void closeGracefully(Reason why, String text) {
+        closeGracefully(why, text, why == Reason.SERVER_SHUTDOWN ? shutdownHintMillis() : 0);
+    }
+
+    private void closeGracefully(Reason why, String text, int hint) {
         if (state >= DRAINING) {
             return;
         }
@@ -393,7 +406,6 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
         state = DRAINING;
         long now = now();
         drainEndNanos = now + server.drainNanos;
-        int hint = why == Reason.SERVER_SHUTDOWN ? shutdownHintMillis() : 0;
         Channel ch = ctx.channel();
         // shutdownOutput fails writes still queued, so it must wait for the BYE to be written.
         ctx.writeAndFlush(bye(why, hint, text)).addListener((ChannelFutureListener) f -> {

@@ -7,13 +7,18 @@ import io.tether.server.ServerConfig;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
+import io.netty.channel.Channel;
+import io.tether.server.admission.Admission;
 import io.tether.server.auth.Authenticator;
 import io.tether.server.delivery.MessageStore;
 import io.tether.server.session.SessionRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 
 /**
@@ -26,6 +31,7 @@ public final class ServerContext {
     final ServerConfig config;
     final SessionRegistry registry;
     final Authenticator authenticator;
+    final Admission admission;
     final MessageStore store;
     final Clock clock;
     final long handshakeTimeoutNanos;
@@ -35,6 +41,7 @@ public final class ServerContext {
     private final Counter gaps;
     private final Counter[] closedByReason;
     private final Counter[] authFailures;
+    private final Counter[] refused;
 
     public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Clock clock,
                          List<SessionListener> listeners, MeterRegistry meters) {
@@ -46,6 +53,8 @@ public final class ServerContext {
         this.config = config;
         this.registry = registry;
         this.authenticator = authenticator;
+        this.admission = new Admission(config.maxConnections(), config.connectRate(), config.connectBurst(),
+                config.flapMaxConnects(), config.flapWindow().toNanos(), config.flapBan().toNanos(), TimeUnit.NANOSECONDS);
         this.store = store;
         this.clock = clock;
         this.listeners = List.copyOf(listeners);
@@ -60,6 +69,12 @@ public final class ServerContext {
                     .description("connections closed, by reason").tag("reason", r.name()).register(meters);
         }
         meters.gauge("tether.sessions.live", registry, SessionRegistry::size);
+        Admission.Refusal[] refusals = Admission.Refusal.values();
+        this.refused = new Counter[refusals.length];
+        for (Admission.Refusal r : refusals) {
+            refused[r.ordinal()] = Counter.builder("tether.connections.refused")
+                    .description("connections refused at accept, by cause").tag("cause", r.name()).register(meters);
+        }
         Authenticator.Verdict[] verdicts = Authenticator.Verdict.values();
         this.authFailures = new Counter[verdicts.length];
         for (Authenticator.Verdict v : verdicts) {
@@ -100,6 +115,28 @@ public final class ServerContext {
                 log.warn("session listener {} failed on close", l, e);
             }
         }
+    }
+
+    /**
+     * Admission at accept time. An admitted connection holds a slot until it closes.
+     *
+     * @return why the connection is refused, or NONE
+     */
+    public Admission.Refusal admit(Channel ch) {
+        SocketAddress a = ch.remoteAddress();
+        Admission.Refusal r = admission.admit(a instanceof InetSocketAddress isa ? isa.getAddress() : null,
+                ch.eventLoop().ticker().nanoTime());
+        if (r == Admission.Refusal.NONE) {
+            ch.closeFuture().addListener(f -> admission.closed());
+        } else {
+            refused[r.ordinal()].increment();
+        }
+        return r;
+    }
+
+    /** Open connections that were admitted. */
+    public int admittedConnections() {
+        return admission.open();
     }
 
     void authFailed(Authenticator.Verdict verdict) {
