@@ -66,6 +66,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** Bytes received and held until the rest of their frame arrives (bounded by the maximum frame length + 4). */
+    public int buffered() {
+        return actualReadableBytes();
+    }
+
     private void fail(ByteBuf in) {
         failed = true;
         in.skipBytes(in.readableBytes());

@@ -196,6 +196,14 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             closeGracefully(pe.reason(), pe.getMessage());
             return;
         }
+        if (!(t instanceof java.io.IOException)) {
+            // Not the network, not the peer's bytes: a bug of ours (or of a listener or store).
+            // Close this one connection, and make it loud.
+            server.internalError(t);
+            setReason(Reason.IO_ERROR, null, "internal error: " + t);
+            ctx.close();
+            return;
+        }
         IoFailure f = IoFailure.classify(t);
         setReason(f.reason(), f, f.errno() == null ? String.valueOf(t) : null);
         ctx.close();
@@ -403,6 +411,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             return;
         }
         setReason(why, null, text);
+        // What is already durable is acknowledged before the goodbye, so the device need not
+        // resend it; what becomes durable during the drain is not (the output is shut by then).
+        writeAck();
         state = DRAINING;
         long now = now();
         drainEndNanos = now + server.drainNanos;

@@ -42,6 +42,7 @@ public final class ServerContext {
     private final Counter[] closedByReason;
     private final Counter[] authFailures;
     private final Counter[] refused;
+    private final Counter internalErrors;
 
     public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Clock clock,
                          List<SessionListener> listeners, MeterRegistry meters) {
@@ -69,6 +70,8 @@ public final class ServerContext {
                     .description("connections closed, by reason").tag("reason", r.name()).register(meters);
         }
         meters.gauge("tether.sessions.live", registry, SessionRegistry::size);
+        this.internalErrors = Counter.builder("tether.internal.errors")
+                .description("exceptions that were neither I/O nor protocol errors: bugs").register(meters);
         Admission.Refusal[] refusals = Admission.Refusal.values();
         this.refused = new Counter[refusals.length];
         for (Admission.Refusal r : refusals) {
@@ -137,6 +140,11 @@ public final class ServerContext {
     /** Open connections that were admitted. */
     public int admittedConnections() {
         return admission.open();
+    }
+
+    void internalError(Throwable t) {
+        internalErrors.increment();
+        log.error("internal error; closing the connection it happened on", t);
     }
 
     void authFailed(Authenticator.Verdict verdict) {

@@ -1,0 +1,301 @@
+package io.tether.cli;
+
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+import static java.util.concurrent.TimeUnit.MINUTES;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.tether.client.ClientListener;
+import io.tether.client.TetherClient;
+import io.tether.protocol.Frame;
+import io.tether.protocol.Reason;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SIGTERM on {@code tether serve} with 50 devices connected and sending: every device is told
+ * BYE SERVER_SHUTDOWN with a reconnect hint, the process exits 0 within its shutdown timeout, and
+ * every message it acknowledged is in the store, once, as sent.
+ */
+class GracefulShutdownIT {
+    private static final int DEVICES = 50;
+    /** Messages each device sends, and sees acknowledged, before the flow that SIGTERM interrupts. */
+    private static final int WARM_UP = 20;
+    private static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(5);
+    /** Slack on top of the shutdown timeout for the JVM to exit: store close, event log, exit. */
+    private static final Duration EXIT_SLACK = Duration.ofSeconds(5);
+
+    @TempDir
+    Path dir;
+
+    private ServerProcess server;
+    private EventLoopGroup group;
+    private ScheduledExecutorService pacer;
+    private final List<Device> devices = new ArrayList<>();
+    private final Queue<String> deviceErrors = new ConcurrentLinkedQueue<>();
+
+    @AfterEach
+    void cleanUp() {
+        try {
+            if (pacer != null) {
+                pacer.shutdownNow();
+            }
+            for (Device d : devices) {
+                d.client.close();
+            }
+            if (group != null) {
+                group.shutdownGracefully(0, 1, SECONDS).syncUninterruptibly();
+            }
+        } finally {
+            if (server != null) {
+                server.close();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 3, unit = MINUTES)
+    void sigterm_saysByeToEveryDevice_exitsZero_andKeepsEveryAcknowledgedMessage() throws Exception {
+        server = ServerProcess.start(dir, "--insecure-no-auth", "--shutdown-timeout", SHUTDOWN_TIMEOUT.toSeconds() + "s");
+        group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        pacer = Executors.newScheduledThreadPool(2);
+        for (int i = 0; i < DEVICES; i++) {
+            devices.add(new Device(i));
+        }
+        List<CompletableFuture<Void>> connected = new ArrayList<>();
+        for (Device d : devices) {
+            connected.add(d.client.connect());
+        }
+        CompletableFuture.allOf(connected.toArray(CompletableFuture[]::new)).get(60, SECONDS);
+
+        // Every device has a history the server acknowledged...
+        List<CompletableFuture<Long>> warmUp = new ArrayList<>();
+        for (Device d : devices) {
+            for (int i = 0; i < WARM_UP; i++) {
+                warmUp.add(d.send());
+            }
+        }
+        CompletableFuture.allOf(warmUp.toArray(CompletableFuture[]::new)).get(60, SECONDS);
+        // ...and keeps sending, every 2 to 20 ms, until the server says goodbye.
+        for (Device d : devices) {
+            d.scheduleNext();
+        }
+        await("a few messages of the flow acknowledged for every device")
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> devices.stream().allMatch(d -> d.acked.size() >= WARM_UP + 5));
+
+        int inFlight = devices.stream().mapToInt(d -> d.client.pendingCount()).sum();
+        long sigtermAt = System.nanoTime();
+        server.sigterm();
+        int exit = server.awaitExit(SHUTDOWN_TIMEOUT.plus(EXIT_SLACK));
+        double exitSeconds = (System.nanoTime() - sigtermAt) / 1e9;
+        // The BYE arrived before the server's exit closed the socket, and listeners run on the
+        // client's event loop: allow it a moment to deliver.
+        await("every device told BYE").atMost(Duration.ofSeconds(10))
+                .until(() -> devices.stream().allMatch(d -> !d.byes.isEmpty()));
+        for (Device d : devices) {
+            d.stopped = true;
+        }
+        pacer.shutdownNow();
+
+        Map<String, Integer> closes = server.closesByReason();
+        List<StoreDump.Message> dump = StoreDump.read(server.dataDir());
+        Check check = checkStore(dump);
+        int sent = devices.stream().mapToInt(d -> d.issued.get()).sum();
+        int acked = devices.stream().mapToInt(d -> d.acked.size()).sum();
+        List<Integer> hints = new ArrayList<>();
+        for (Device d : devices) {
+            for (Frame.Bye b : d.byes) {
+                hints.add(b.reconnectAfterMillis());
+            }
+        }
+
+        System.out.printf("%n=== GracefulShutdownIT: SIGTERM ===%n");
+        System.out.printf("devices                  %d%n", DEVICES);
+        System.out.printf("messages sent            %d (%d unacknowledged at SIGTERM)%n", sent, inFlight);
+        System.out.printf("acked                    %d%n", acked);
+        System.out.printf("stored                   %d (%d stored but never acknowledged)%n", check.stored,
+                check.stored - check.storedAndAcked);
+        System.out.printf("duplicates               %d%n", check.duplicates);
+        System.out.printf("missing                  %d%n", check.missing);
+        System.out.printf("foreign                  %d%n", check.foreign);
+        System.out.printf("wrong payload            %d%n", check.wrongPayload);
+        System.out.printf("BYE reasons              %s%n", byeReasons());
+        System.out.printf("reconnect hints (ms)     min %d, max %d%n",
+                hints.stream().mapToInt(Integer::intValue).min().orElse(-1),
+                hints.stream().mapToInt(Integer::intValue).max().orElse(-1));
+        System.out.printf("exit status              %d after %.2f s (shutdown timeout %d s)%n", exit, exitSeconds,
+                SHUTDOWN_TIMEOUT.toSeconds());
+        System.out.printf("server closes            %s%n%n", closes);
+
+        assertThat(deviceErrors).as("what devices saw").isEmpty();
+        for (Device d : devices) {
+            assertThat(d.byes).as("BYEs %s got", d.id).isNotEmpty().allSatisfy(b -> {
+                assertThat(b.reason()).isEqualTo(Reason.SERVER_SHUTDOWN);
+                assertThat(b.reconnectAfterMillis()).isPositive();
+            });
+        }
+        assertThat(exit).as("exit status after SIGTERM").isZero();
+        assertThat(exitSeconds).as("seconds from SIGTERM to exit")
+                .isLessThanOrEqualTo(SHUTDOWN_TIMEOUT.plus(EXIT_SLACK).toMillis() / 1000.0);
+        assertThat(check.problems).as("store vs. what the devices sent and were told").isEmpty();
+        assertThat(check.storedAndAcked).isEqualTo(acked);
+        assertThat(closes.get(Reason.SERVER_SHUTDOWN.name())).as("SERVER_SHUTDOWN closes").isEqualTo(DEVICES);
+    }
+
+    private Map<Reason, Integer> byeReasons() {
+        Map<Reason, Integer> m = new HashMap<>();
+        for (Device d : devices) {
+            for (Frame.Bye b : d.byes) {
+                m.merge(b.reason(), 1, Integer::sum);
+            }
+        }
+        return m;
+    }
+
+    private static byte[] payload(String deviceId, long index) {
+        return (deviceId + ":" + index).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** One device connected straight to the server. */
+    private final class Device implements ClientListener {
+        final String id;
+        final TetherClient client;
+        private final SplittableRandom pace;
+        final AtomicInteger issued = new AtomicInteger();
+        /** Seqs the server acknowledged. */
+        final Set<Long> acked = ConcurrentHashMap.newKeySet();
+        final List<Frame.Bye> byes = new CopyOnWriteArrayList<>();
+        volatile boolean stopped;
+
+        Device(int index) {
+            this.id = "dev-" + index;
+            this.pace = new SplittableRandom(index);
+            this.client = TetherClient.builder()
+                    .target("127.0.0.1", server.port())
+                    .deviceId(id)
+                    .eventLoopGroup(group)
+                    .listener(this)
+                    .build();
+        }
+
+        CompletableFuture<Long> send() {
+            int i = issued.incrementAndGet();
+            CompletableFuture<Long> f = client.send(payload(id, i));
+            f.whenComplete((seq, error) -> {
+                if (error == null) {
+                    acked.add(seq);
+                    // A fresh store: message i is seq i.
+                    if (seq != i) {
+                        deviceErrors.add(id + " message " + i + " was acknowledged as seq " + seq);
+                    }
+                }
+            });
+            return f;
+        }
+
+        void scheduleNext() {
+            pacer.schedule(() -> {
+                if (stopped || !byes.isEmpty()) {
+                    return;
+                }
+                try {
+                    send();
+                } catch (RuntimeException e) {
+                    deviceErrors.add(id + ": send threw " + e);
+                    return;
+                }
+                scheduleNext();
+            }, 2 + pace.nextInt(19), MILLISECONDS);
+        }
+
+        @Override
+        public void onBye(Frame.Bye bye) {
+            byes.add(bye);
+        }
+    }
+
+    /** The store compared with what the devices sent and were told. */
+    private static final class Check {
+        int stored;
+        int storedAndAcked;
+        int duplicates;
+        int missing;
+        int foreign;
+        int wrongPayload;
+        final List<String> problems = new ArrayList<>();
+
+        void problem(String p) {
+            if (problems.size() < 50) {
+                problems.add(p);
+            }
+        }
+    }
+
+    private Check checkStore(List<StoreDump.Message> dump) {
+        Check c = new Check();
+        Map<String, Device> byId = new HashMap<>();
+        for (Device d : devices) {
+            byId.put(d.id, d);
+        }
+        Set<String> keys = new HashSet<>();
+        Set<String> payloads = new HashSet<>();
+        for (StoreDump.Message m : dump) {
+            c.stored++;
+            String key = m.device() + "#" + m.seq();
+            String payload = new String(m.payload(), StandardCharsets.ISO_8859_1);
+            if (!keys.add(key) | !payloads.add(payload)) {
+                c.duplicates++;
+                c.problem("stored twice: " + key + " \"" + payload + "\"");
+            }
+            Device d = byId.get(m.device());
+            if (d == null || m.seq() < 1 || m.seq() > d.issued.get()) {
+                c.foreign++;
+                c.problem("stored but never sent: " + key + " \"" + payload + "\"");
+                continue;
+            }
+            if (!Arrays.equals(m.payload(), payload(d.id, m.seq()))) {
+                c.wrongPayload++;
+                c.problem(key + " holds \"" + payload + "\", the device sent \""
+                        + new String(payload(d.id, m.seq()), StandardCharsets.US_ASCII) + "\" as that seq");
+            }
+            if (d.acked.contains(m.seq())) {
+                c.storedAndAcked++;
+            }
+        }
+        for (Device d : devices) {
+            for (long seq : d.acked) {
+                if (!keys.contains(d.id + "#" + seq)) {
+                    c.missing++;
+                    c.problem("acknowledged but not stored: " + d.id + "#" + seq);
+                }
+            }
+        }
+        return c;
+    }
+}
