@@ -91,6 +91,16 @@ final class ServerProcess implements AutoCloseable {
         return starts;
     }
 
+    /** Resident set size of the server process, in bytes (from /proc/PID/status). */
+    long rssBytes() throws IOException {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;
+            }
+        }
+        throw new IOException("no VmRSS for " + process.pid());
+    }
+
     boolean isAlive() {
         return process != null && process.isAlive();
     }
