@@ -254,6 +254,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
         timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         ctx.write(new Frame.Welcome(epoch, heartbeatMillis, timeoutMillis, lastSeq, server.config.maxFrameLength(), flags),
                 ctx.voidPromise());
+        // The device's first deadline runs from WELCOME (docs/PROTOCOL.md 6.2): time spent here
+        // on authentication, registry and store must not eat into its tolerance.
+        lastFrameNanos = now();
         if (timeoutNanos == 0) {
             cancelTimer();
         } else {
