@@ -41,6 +41,10 @@ final class RawSimDevice {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (run.tls != null) {
+                            ch.pipeline().addLast(run.tls.newHandler(ch.alloc(),
+                                    run.target.getHostString(), run.target.getPort()));
+                        }
                         ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,
                                 new Handler(onWelcome, onDone));
                     }
@@ -81,6 +85,10 @@ final class RawSimDevice {
         protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
             if (frame instanceof Frame.Welcome w) {
                 timeoutMillis = w.timeoutMillis();
+                // The server's first deadline runs from WELCOME; the nearest the device can see of
+                // that moment is WELCOME's arrival (a late estimate, so lateness is understated
+                // by at most the one-way delay).
+                lastSentNanos = System.nanoTime();
                 welcomed = true;
                 run.handshake();
                 onWelcome.run();

@@ -9,6 +9,7 @@ import io.tether.server.delivery.RocksDbMessageStore;
 import io.tether.server.events.JsonEventLog;
 import io.tether.server.auth.CredentialsFile;
 import io.tether.server.auth.TokenAuthenticator;
+import io.tether.server.transport.Tls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
@@ -148,6 +149,13 @@ public final class ServeCommand implements Callable<Integer> {
             defaultValue = "15,1m,5m")
     String flapping;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "TLS on the device port: PEM certificate chain, the server's certificate first (with --tls-key).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "TLS private key: unencrypted PKCS#8 PEM (with --tls-cert).")
+    Path tlsKey;
+
     @Option(names = "--admin", paramLabel = "ADDR:PORT",
             description = "Serve read-only JSON over HTTP on ADDR:PORT, e.g. 127.0.0.1:7401: /sessions, /sockets, "
                     + "/metrics, /health (default: off). No authentication: keep it on loopback or a private network.")
@@ -169,6 +177,18 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             err.println("tether serve: " + e.getMessage());
             return 2;
+        }
+        if ((tlsCert == null) != (tlsKey == null)) {
+            err.println("tether serve: --tls-cert and --tls-key go together");
+            return 2;
+        }
+        if (tlsCert != null) {
+            try {
+                b.tls(Tls.serverContext(tlsCert, tlsKey));
+            } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+                err.println("tether serve: TLS: " + e.getMessage());
+                return 2;
+            }
         }
         TokenAuthenticator authenticator = null;
         if (credentials != null) {

@@ -3,7 +3,9 @@ package io.tether.cli;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 import io.tether.client.ClientListener;
+import io.tether.client.ClientTls;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
@@ -20,6 +22,7 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -98,6 +101,10 @@ public final class SimCommand implements Callable<Integer> {
 
     @Option(names = "--secret-env", paramLabel = "VAR", description = "Like --secret, read from environment variable VAR.")
     String secretEnv;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+            description = "Connect with TLS, trusting the certificates in FILE (PEM); the server's name or IP is verified.")
+    Path tlsCa;
 
     @Option(names = "--concurrency", paramLabel = "N", description = "Handshakes in flight at once (default: ${DEFAULT-VALUE}).")
     int concurrency = 256;
@@ -229,6 +236,9 @@ public final class SimCommand implements Callable<Integer> {
             if (run.groupKey != null) {
                 b.deviceKey(run.keyOf(idPrefix + (idOffset + i)));
             }
+            if (run.tls != null) {
+                b.tls(run.tls);
+            }
             TetherClient c = b.build();
             clients.add(c);
             c.connect().whenComplete((v, e) -> {
@@ -331,6 +341,8 @@ public final class SimCommand implements Callable<Integer> {
         final Duration flapInterval;
         final long messages;
         final byte[] payload;
+        /** TLS client context, or null for plaintext. */
+        final SslContext tls;
         /** Key of the --id-prefix group when authenticating, else null. */
         final byte[] groupKey;
         final Transport transport = Transport.best();
@@ -368,6 +380,7 @@ public final class SimCommand implements Callable<Integer> {
                 payload[i] = pattern[i % pattern.length];
             }
             this.devices = c.devices;
+            this.tls = c.tlsCa == null ? null : ClientTls.trusting(c.tlsCa);
             String secret = c.secret != null ? c.secret : c.secretEnv != null ? System.getenv(c.secretEnv) : null;
             this.groupKey = secret == null || secret.isEmpty() ? null : DeviceToken.groupKey(c.idPrefix, secret);
             this.group = transport.newGroup(c.threads, "tether-sim");

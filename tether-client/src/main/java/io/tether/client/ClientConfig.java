@@ -1,6 +1,7 @@
 package io.tether.client;
 
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -32,6 +33,7 @@ import java.util.function.LongUnaryOperator;
  * @param reconnect          whether to reconnect after a loss
  * @param outboxFile         the outbox journal, or null for an outbox in memory only
  * @param outboxSync         whether the journal forces its appends to storage
+ * @param tls                a client TLS context, or null for plaintext TCP
  */
 record ClientConfig(
         InetSocketAddress target,
@@ -54,5 +56,6 @@ record ClientConfig(
         double pingIntervalFactor,
         boolean reconnect,
         Path outboxFile,
-        boolean outboxSync) {
+        boolean outboxSync,
+        SslContext tls) {
 }

@@ -15,6 +15,7 @@ import io.tether.client.internal.Backoff;
 import io.tether.client.internal.Liveness;
 import io.tether.client.internal.Outbox;
 import io.tether.client.internal.OutboxFile;
+import io.tether.client.internal.Tls;
 import io.tether.client.internal.Transport;
 import io.tether.protocol.Frame;
 import io.tether.protocol.auth.DeviceToken;
@@ -103,6 +104,7 @@ final class ClientCore {
     private int maxPayload = MAX_PAYLOAD_LENGTH;
     private boolean writing;
     private boolean finished;
+    private boolean tlsFailureLogged;
 
     ClientCore(ClientConfig config) {
         this.config = config;
@@ -428,6 +430,11 @@ final class ClientCore {
         bootstrap.handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+                if (config.tls() != null) {
+                    // First: everything after it reads and writes plaintext frames. HELLO, written
+                    // on channelActive, waits in the handler until the TLS handshake is done.
+                    ch.pipeline().addLast("tls", Tls.handler(config.tls(), ch, config.target()));
+                }
                 ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,
                         liveness, conn);
             }
@@ -459,6 +466,7 @@ final class ClientCore {
             return;
         }
         attempt = 0;
+        tlsFailureLogged = false;
         lastSessionId = w.sessionId();
         sessionId = w.sessionId();
         connected = true;
@@ -527,6 +535,18 @@ final class ClientCore {
             listener.onBye(bye);
         } catch (RuntimeException e) {
             log.warn("{}: listener.onBye threw", config.deviceId(), e);
+        }
+    }
+
+    /** A TLS handshake failed: a configuration fault, so say it once, not at every reconnect. */
+    void logTlsFailure(Throwable why) {
+        if (!tlsFailureLogged) {
+            tlsFailureLogged = true;
+            log.warn("{}: {}{}", config.deviceId(), why.getMessage(), config.reconnect()
+                    ? " (retrying with backoff; further TLS failures are logged at DEBUG until a session is established)"
+                    : "");
+        } else {
+            log.debug("{}: {}", config.deviceId(), why.getMessage());
         }
     }
 

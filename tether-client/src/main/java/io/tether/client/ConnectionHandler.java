@@ -9,11 +9,13 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.tether.client.internal.Disconnects;
 import io.tether.client.internal.Liveness;
+import io.tether.client.internal.Tls;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameType;
 import io.tether.protocol.ProtocolException;
 import io.tether.protocol.Reason;
 
+import javax.net.ssl.SSLException;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -187,6 +189,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         boolean informative = !(t instanceof ClosedChannelException && t.getCause() == null);
         if (closing) {
             return;
+        }
+        SSLException tls = Tls.describe(t, core.config.target());
+        if (tls != null) {
+            core.logTlsFailure(tls);
+            t = tls;
         }
         if (informative && cause == null) {
             cause = t;

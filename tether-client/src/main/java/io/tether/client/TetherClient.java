@@ -2,6 +2,7 @@ package io.tether.client;
 
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.NetUtil;
 import io.tether.client.internal.Transport;
 import io.tether.protocol.Protocol;
@@ -228,6 +229,7 @@ public final class TetherClient implements AutoCloseable {
         private boolean reconnect = true;
         private Path outboxFile;
         private boolean outboxSync = true;
+        private SslContext tls;
 
         private Builder() {
         }
@@ -488,6 +490,44 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
+         * Speaks TLS (1.3 or 1.2) to the server, trusting the PEM certificates in
+         * {@code trustedCertPem}: the gateway's CA, or the gateway's own certificate if it is
+         * self-signed. Reads the file now; for many clients in one process, build the context once
+         * with {@link ClientTls#trusting} and pass it to {@link #tls(SslContext)}. See there for what
+         * is verified. Default: plaintext TCP.
+         *
+         * @throws java.io.UncheckedIOException if the file is missing or unreadable
+         * @throws IllegalArgumentException     if it holds no PEM certificate
+         */
+        public Builder tls(Path trustedCertPem) {
+            return tls(ClientTls.trusting(Objects.requireNonNull(trustedCertPem, "trustedCertPem")));
+        }
+
+        /**
+         * Speaks TLS to the server with this client context, typically from {@link ClientTls}
+         * (shared by any number of clients). The server's certificate chain must be trusted by the
+         * context, and the certificate must name the {@link #target} host (a DNS name for a host
+         * name, an IP address entry for an IP literal): this check is always on, also for a context
+         * built elsewhere. The TLS handshake counts in {@link #connectTimeout}. A failed
+         * verification ends the attempt like any lost connection (reason {@code IO_ERROR}, and a
+         * reconnect after the backoff); the cause passed to
+         * {@link ClientListener#onDisconnected} is an {@link javax.net.ssl.SSLHandshakeException}
+         * that says what was wrong (not trusted, wrong name, not TLS), and the first failure after
+         * a success is logged as a warning. Default: plaintext TCP.
+         *
+         * @throws IllegalArgumentException if the context is a server context
+         */
+        public Builder tls(SslContext context) {
+            Objects.requireNonNull(context, "context");
+            if (!context.isClient()) {
+                throw new IllegalArgumentException("tls: a server SslContext (expected: a client context, e.g. "
+                        + "ClientTls.trusting(caPem))");
+            }
+            tls = context;
+            return this;
+        }
+
+        /**
          * Runs the client on a caller-owned group, typically shared by many clients; the client
          * picks one of its event loops and stays there. The client never shuts the group down. The
          * transport (epoll or NIO) is taken from the group's I/O handler. Default: the client creates
@@ -596,7 +636,7 @@ public final class TetherClient implements AutoCloseable {
             return new TetherClient(new ClientConfig(target, deviceId, credential, key, heartbeat, backoffBase, backoffCap,
                     connectTimeout, userTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, outboxCapacity,
                     eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect, outboxFile,
-                    outboxSync));
+                    outboxSync, tls));
         }
 
         private static Duration checkMillis(String name, Duration d, Duration min) {

@@ -13,6 +13,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslContext;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
@@ -49,6 +50,11 @@ final class FakeServer implements AutoCloseable {
     private volatile boolean auto;
 
     FakeServer() {
+        this(null);
+    }
+
+    /** A fake server speaking TLS with {@code tls} (a server context) first in each pipeline, or plaintext if null. */
+    FakeServer(SslContext tls) {
         boolean epoll = Epoll.isAvailable();
         group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         server = new ServerBootstrap()
@@ -58,6 +64,9 @@ final class FakeServer implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         Conn c = new Conn(ch);
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH),
                                 FrameEncoder.INSTANCE, c.handler);
                         accepted.add(c);

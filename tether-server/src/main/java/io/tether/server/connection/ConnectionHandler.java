@@ -7,6 +7,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslClosedEngineException;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.tether.protocol.Frame;
@@ -21,6 +23,7 @@ import io.tether.server.delivery.AppendResult;
 import io.tether.server.errno.IoFailure;
 import io.tether.server.session.Session;
 
+import javax.net.ssl.SSLException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.ThreadLocalRandom;
@@ -194,6 +197,15 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
         Throwable t = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (t instanceof ProtocolException pe) {
             closeGracefully(pe.reason(), pe.getMessage());
+            return;
+        }
+        if (t instanceof SSLException && !(t instanceof SslClosedEngineException)) {
+            // TLS failed: a plaintext client or a scanner on the TLS port (the exception's
+            // message would put the client's bytes, credentials included, in the event log), or
+            // a handshake one side refused. SslHandler has closed the connection already.
+            setReason(Reason.PROTOCOL_ERROR, null, t instanceof NotSslRecordException
+                    ? "not TLS (plaintext or another protocol on the TLS port)" : "TLS: " + t.getMessage());
+            ctx.close();
             return;
         }
         if (!(t instanceof java.io.IOException)) {
@@ -464,7 +476,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             // SO_LINGER 0: close sends RST and frees the socket at once. The peer is presumed
             // dead, so an orderly FIN would leave a FIN_WAIT orphan in the kernel for minutes.
             ch.config().setOption(ChannelOption.SO_LINGER, 0);
-            ch.close();
+            // From the head of the pipeline: past a TLS handler, whose own close would first
+            // flush a close_notify and wait up to 3 s for a peer that does not read.
+            ch.pipeline().firstContext().close();
         }
     }
 

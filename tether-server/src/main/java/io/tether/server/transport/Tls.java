@@ -54,8 +54,7 @@ public final class Tls {
     public static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
     private static final Pattern PEM_BLOCK = Pattern.compile(
-            "-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \\1-----");
-    private static final String CONVERT_KEY = "convert it with: openssl pkcs8 -topk8 -nocrypt -in KEY.pem -out key.pem";
+            "-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----", Pattern.DOTALL);
 
     private Tls() {
     }
@@ -150,12 +149,12 @@ public final class Tls {
                 break;
             case "ENCRYPTED PRIVATE KEY":
                 throw new IllegalArgumentException("TLS key file " + file + ": found -----BEGIN ENCRYPTED PRIVATE KEY-----"
-                        + " (expected: unencrypted PKCS#8, -----BEGIN PRIVATE KEY-----); " + CONVERT_KEY
+                        + " (expected: unencrypted PKCS#8, -----BEGIN PRIVATE KEY-----); " + convertCommand(file)
                         + " (it asks for the passphrase) and protect the file by its permissions instead");
             default:
                 // "RSA PRIVATE KEY" (PKCS#1), "EC PRIVATE KEY" (SEC1): what older tools write.
                 throw new IllegalArgumentException("TLS key file " + file + ": found -----BEGIN " + pkcs8.type
-                        + "----- (expected: PKCS#8, -----BEGIN PRIVATE KEY-----); " + CONVERT_KEY);
+                        + "----- (expected: PKCS#8, -----BEGIN PRIVATE KEY-----); " + convertCommand(file));
         }
         PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(pkcs8.der);
         for (String algorithm : new String[] {"EC", "RSA", "Ed25519", "Ed448", "RSASSA-PSS"}) {
@@ -203,6 +202,10 @@ public final class Tls {
                     + cert.getSubjectX500Principal() + " in " + certFile
                     + " (expected: the private key the certificate was issued for)");
         }
+    }
+
+    private static String convertCommand(Path key) {
+        return "convert it with: openssl pkcs8 -topk8 -nocrypt -in " + key + " -out " + key + ".pkcs8";
     }
 
     private static String readText(Path file, String what) {

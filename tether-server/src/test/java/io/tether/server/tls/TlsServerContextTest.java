@@ -48,14 +48,11 @@ class TlsServerContextTest {
     }
 
     @Test
-    void unreadableFile_saysPermissionDenied() throws Exception {
-        Path locked = Files.copy(pair.key(), dir.resolve("locked.pem"));
-        Files.setPosixFilePermissions(locked, java.util.Set.of());
-        org.junit.jupiter.api.Assumptions.assumeFalse(Files.isReadable(locked), "running as root: permissions do not apply");
-
-        assertThatThrownBy(() -> Tls.serverContext(pair.cert(), locked))
+    void unreadableFile_namesTheFileAndTheError() {
+        // A directory: unreadable as a file even for root, who ignores permission bits.
+        assertThatThrownBy(() -> Tls.serverContext(pair.cert(), dir))
                 .isInstanceOf(UncheckedIOException.class)
-                .hasMessageContaining("permission denied");
+                .hasMessageContaining("key file " + dir + ": cannot be read");
     }
 
     @Test
@@ -68,6 +65,19 @@ class TlsServerContextTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("-----BEGIN RSA PRIVATE KEY-----")
                 .hasMessageContaining("openssl pkcs8 -topk8 -nocrypt");
+    }
+
+    @Test
+    void encryptedPkcs1Key_isRefusedWithTheConversionCommand() {
+        Path rsa = dir.resolve("rsa-enc.pem");
+        OpenSsl.Result r = OpenSsl.run(dir, 30, "genrsa", "-traditional", "-aes128", "-passout", "pass:x",
+                "-out", rsa.toString(), "2048");
+        assertThat(r.exitCode()).as(r.output()).isZero();
+
+        assertThatThrownBy(() -> Tls.serverContext(pair.cert(), rsa))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("-----BEGIN RSA PRIVATE KEY-----")
+                .hasMessageContaining("openssl pkcs8 -topk8 -nocrypt -in " + rsa);
     }
 
     @Test
