@@ -101,8 +101,9 @@ public final class SocketTable {
                 counts.put(s, 0);
             }
         }
+        List<KernelSocket> listeners = listeners(port);
         for (KernelSocket s : sockets) {
-            if (s.local().getPort() == port && s.state() != TcpState.LISTEN) {
+            if (s.state() != TcpState.LISTEN && isServerSide(s, port, listeners)) {
                 counts.merge(s.state(), 1, Integer::sum);
             }
         }
@@ -123,13 +124,48 @@ public final class SocketTable {
         if (state == null) {
             throw new NullPointerException("state");
         }
+        List<KernelSocket> listeners = listeners(port);
         List<KernelSocket> out = new ArrayList<>();
         for (KernelSocket s : sockets) {
-            if (s.local().getPort() == port && s.state() == state) {
+            if (s.state() == state && (state == TcpState.LISTEN ? s.local().getPort() == port
+                    : isServerSide(s, port, listeners))) {
                 out.add(s);
             }
         }
         return Collections.unmodifiableList(out);
+    }
+
+    private List<KernelSocket> listeners(int port) {
+        List<KernelSocket> out = new ArrayList<>();
+        for (KernelSocket s : sockets) {
+            if (s.state() == TcpState.LISTEN && s.local().getPort() == port) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A socket is on the server side of the port if its local port is the port and its local
+     * address is one a listener of that port covers. A client socket elsewhere on the host can
+     * own the same port number on another address (a listener bound to 127.0.0.1:P does not stop
+     * a client bound to 127.0.0.2 from using P); it is not counted. Without any listener (the
+     * server is gone) every socket with that local port counts.
+     */
+    private static boolean isServerSide(KernelSocket s, int port, List<KernelSocket> listeners) {
+        if (s.local().getPort() != port) {
+            return false;
+        }
+        if (listeners.isEmpty()) {
+            return true;
+        }
+        for (KernelSocket l : listeners) {
+            java.net.InetAddress la = l.local().getAddress();
+            if (la.isAnyLocalAddress() || la.equals(s.local().getAddress())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
