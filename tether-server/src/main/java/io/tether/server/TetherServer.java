@@ -116,7 +116,6 @@ public final class TetherServer implements AutoCloseable {
                             return;
                         }
                         ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()))
-                                .addLast("encoder", FrameEncoder.INSTANCE)
                                 .addLast("connection", new ConnectionHandler(context));
                     }
                 });

@@ -4,27 +4,19 @@ import io.tether.protocol.auth.DeviceToken;
 
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.Iterator;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Checks HELLO tokens ({@link DeviceToken}) against a {@link CredentialsFile}: the MAC (compared
  * in constant time), the expiry, and that the nonce was never accepted before for that device.
- * Accepted nonces are remembered until their token expires, so a captured HELLO cannot be
- * replayed. Tokens may be valid at most {@code maxLifetime} ahead, which bounds that memory.
+ * Accepted tokens are remembered (8 bytes each) for one to two times {@code maxLifetime}, longer
+ * than any token stays valid, so a captured HELLO cannot be replayed. Tokens may be valid at most
+ * {@code maxLifetime} ahead, which bounds that memory.
  * Thread-safe.
  */
 public final class TokenAuthenticator implements Authenticator {
     private final CredentialsFile credentials;
     private final long maxLifetimeMillis;
-    private final int maxRemembered;
-    private final ConcurrentHashMap<NonceKey, Long> seen = new ConcurrentHashMap<>();
-    private final AtomicInteger insertsSinceSweep = new AtomicInteger();
-
-    private record NonceKey(String deviceId, long hi, long lo) {
-    }
+    private final NonceMemory seen;
 
     /**
      * @param maxLifetime   how far in the future a token's expiry may lie (clock skew included)
@@ -34,7 +26,9 @@ public final class TokenAuthenticator implements Authenticator {
     public TokenAuthenticator(CredentialsFile credentials, Duration maxLifetime, int maxRemembered) {
         this.credentials = credentials;
         this.maxLifetimeMillis = maxLifetime.toMillis();
-        this.maxRemembered = maxRemembered;
+        // An accepted token can be replayed until it expires, at most maxLifetime later: each
+        // nonce must be remembered at least that long, which one generation guarantees.
+        this.seen = new NonceMemory(maxLifetime.toNanos(), maxRemembered);
     }
 
     public CredentialsFile credentials() {
@@ -61,30 +55,22 @@ public final class TokenAuthenticator implements Authenticator {
         if (t.expiryMillis() - nowMillis > maxLifetimeMillis) {
             return Verdict.TOO_FAR_IN_FUTURE;
         }
-        if (seen.size() >= maxRemembered) {
-            sweep(nowMillis);
-            if (seen.size() >= maxRemembered) {
+        // The MAC is a keyed hash of (device, expiry, nonce): its first 8 bytes identify the
+        // token as well as the nonce does, and cost 8 bytes to remember.
+        long fingerprint = longAt(t.mac(), 0);
+        switch (seen.remember(fingerprint, nowNanosFor(nowMillis))) {
+            case SEEN:
+                return Verdict.REPLAYED;
+            case FULL:
                 return Verdict.REPLAY_CACHE_FULL;
-            }
+            default:
+                return Verdict.OK;
         }
-        NonceKey nk = new NonceKey(deviceId, longAt(t.nonce(), 0), longAt(t.nonce(), 8));
-        if (seen.putIfAbsent(nk, t.expiryMillis()) != null) {
-            return Verdict.REPLAYED;
-        }
-        if (insertsSinceSweep.incrementAndGet() >= 10_000) {
-            sweep(nowMillis);
-        }
-        return Verdict.OK;
     }
 
-    /** Forgets nonces whose tokens have expired (they can no longer be replayed anyway). */
-    private void sweep(long nowMillis) {
-        insertsSinceSweep.set(0);
-        for (Iterator<Map.Entry<NonceKey, Long>> it = seen.entrySet().iterator(); it.hasNext(); ) {
-            if (it.next().getValue() <= nowMillis) {
-                it.remove();
-            }
-        }
+    /** The nonce memory ages by the same clock the caller gives (tests drive it). */
+    private static long nowNanosFor(long nowMillis) {
+        return nowMillis * 1_000_000L;
     }
 
     private static long longAt(byte[] b, int off) {

@@ -121,7 +121,8 @@ public final class ServerContext {
     }
 
     /**
-     * Admission at accept time. An admitted connection holds a slot until it closes.
+     * Admission at accept time. An admitted connection holds a slot until it closes: its
+     * {@link ConnectionHandler} gives it back in channelInactive.
      *
      * @return why the connection is refused, or NONE
      */
@@ -129,9 +130,7 @@ public final class ServerContext {
         SocketAddress a = ch.remoteAddress();
         Admission.Refusal r = admission.admit(a instanceof InetSocketAddress isa ? isa.getAddress() : null,
                 ch.eventLoop().ticker().nanoTime());
-        if (r == Admission.Refusal.NONE) {
-            ch.closeFuture().addListener(f -> admission.closed());
-        } else {
+        if (r != Admission.Refusal.NONE) {
             refused[r.ordinal()].increment();
         }
         return r;

@@ -85,8 +85,23 @@ class TokenAuthenticatorTest {
             assertThat(a.check("d", DeviceToken.create(key, "d", NOW + 60_000), NOW)).isEqualTo(Verdict.OK);
         }
         assertThat(a.check("d", DeviceToken.create(key, "d", NOW + 60_000), NOW)).isEqualTo(Verdict.REPLAY_CACHE_FULL);
-        // Once those tokens have expired their nonces can be forgotten.
-        assertThat(a.check("d", DeviceToken.create(key, "d", NOW + 200_000), NOW + 61_000)).isEqualTo(Verdict.OK);
+        // Once two generations (2 x the 10 min lifetime) have passed, those tokens have long
+        // expired and their fingerprints are forgotten.
+        long later = NOW + Duration.ofMinutes(20).toMillis() + 1;
+        assertThat(a.check("d", DeviceToken.create(key, "d", later + 60_000), later)).isEqualTo(Verdict.OK);
+        assertThat(a.check("d", DeviceToken.create(key, "d", later + 60_000), later)).isEqualTo(Verdict.OK);
+    }
+
+    @Test
+    void replayedToken_isRefusedForAsLongAsItIsValid() throws Exception {
+        TokenAuthenticator a = authenticator(CredentialsFile.deviceLine("d", "s"));
+        byte[] token = DeviceToken.create(DeviceToken.deviceKey("d", "s"), "d", NOW + Duration.ofMinutes(10).toMillis());
+        assertThat(a.check("d", token, NOW)).isEqualTo(Verdict.OK);
+        for (long t = NOW; t < NOW + Duration.ofMinutes(10).toMillis(); t += 17_000) {
+            // Other devices' HELLOs keep the generations turning meanwhile.
+            assertThat(a.check("d", token, t)).as("at +%d ms", t - NOW).isEqualTo(Verdict.REPLAYED);
+        }
+        assertThat(a.check("d", token, NOW + Duration.ofMinutes(10).toMillis())).isEqualTo(Verdict.EXPIRED);
     }
 
     @Test

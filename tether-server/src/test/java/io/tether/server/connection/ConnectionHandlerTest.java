@@ -9,7 +9,6 @@ import io.netty.util.concurrent.Ticker;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameCodec;
 import io.tether.protocol.FrameDecoder;
-import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.server.SessionClosed;
@@ -71,8 +70,7 @@ class ConnectionHandlerTest {
     private EmbeddedChannel connect() {
         EmbeddedChannel ch = EmbeddedChannel.builder()
                 .ticker(ticker)
-                .handlers(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,
-                        new ConnectionHandler(context))
+                .handlers(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), new ConnectionHandler(context))
                 .build();
         channels.add(ch);
         return ch;

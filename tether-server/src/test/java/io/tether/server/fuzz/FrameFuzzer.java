@@ -9,7 +9,6 @@ import io.netty.util.concurrent.Ticker;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameCodec;
 import io.tether.protocol.FrameDecoder;
-import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.server.SessionClosed;
@@ -185,7 +184,7 @@ final class FrameFuzzer {
                 }), meters);
         FrameDecoder decoder = new FrameDecoder(MAX_FRAME);
         EmbeddedChannel ch = EmbeddedChannel.builder().ticker(ticker)
-                .handlers(decoder, FrameEncoder.INSTANCE, new ConnectionHandler(ctx)).build();
+                .handlers(decoder, new ConnectionHandler(ctx)).build();
         Random split = new Random(splitSeed);
         try {
             int i = 0;
