@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tether.testkit.fault.Fault;
 import io.tether.testkit.fault.Match;
 import io.tether.testkit.fault.NamespaceProcess;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.time.Duration;
 import java.util.List;
@@ -22,24 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * server namespace dropped), and SDK devices must notice within the bound the SDK documents, in
  * normal mode (silence) and in quiet mode (TCP_USER_TIMEOUT on the device socket).
  */
-class DeadServerIT {
+class DeadServerIT extends FaultTestBase {
     private static final int DEVICES = 3;
-    private FaultRig rig;
-    private String name;
-
-    @BeforeEach
-    void lab(TestInfo info) {
-        name = getClass().getSimpleName() + "." + info.getTestMethod().orElseThrow().getName();
-        rig = FaultRig.create(name);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (rig != null) {
-            rig.close();
-            rig.assertNoLeaks();
-        }
-    }
 
     /**
      * Normal mode, heartbeat 1 s, timeout 1.5 s: the SDK aborts with HEARTBEAT_TIMEOUT when nothing

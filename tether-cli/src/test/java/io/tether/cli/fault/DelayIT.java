@@ -4,11 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tether.testkit.fault.DelayProxy;
 import io.tether.testkit.fault.NamespaceProcess;
 import io.tether.testkit.fault.NetworkLab;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.time.Duration;
 import java.util.List;
@@ -34,29 +31,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * ratio is what the test is about. × 3 leaves 100 ms for the host, and the children run at
  * {@code nice -10}.
  */
-class DelayIT {
+class DelayIT extends FaultTestBase {
     private static final int DEVICES = 4;
     private static final int HEARTBEAT_MS = 250;
     private static final String MULTIPLIER = "3";
     private static final int TIMEOUT_MS = 750;
     private static final int DELAY_MS = 400; // 80 % of TIMEOUT_MS - HEARTBEAT_MS
     private static final int HEARTBEATS = 200;
-    private FaultRig rig;
-    private String name;
-
-    @BeforeEach
-    void lab(TestInfo info) {
-        name = getClass().getSimpleName() + "." + info.getTestMethod().orElseThrow().getName();
-        rig = FaultRig.create(name);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (rig != null) {
-            rig.close();
-            rig.assertNoLeaks();
-        }
-    }
 
     /**
      * Kernel delay: netem on the device namespace's link, {@code delay 200ms 200ms} (uniform 0 to

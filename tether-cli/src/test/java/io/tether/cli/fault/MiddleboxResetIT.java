@@ -5,10 +5,7 @@ import io.tether.testkit.fault.Direction;
 import io.tether.testkit.fault.Fault;
 import io.tether.testkit.fault.Match;
 import io.tether.testkit.fault.NamespaceProcess;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.net.InetAddress;
 import java.time.Duration;
@@ -23,23 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with RST. The gateway must name it PEER_RESET with errno ECONNRESET, not a timeout, and
  * find out as soon as it next sends.
  */
-class MiddleboxResetIT {
-    private FaultRig rig;
-    private String name;
-
-    @BeforeEach
-    void lab(TestInfo info) {
-        name = getClass().getSimpleName() + "." + info.getTestMethod().orElseThrow().getName();
-        rig = FaultRig.create(name);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (rig != null) {
-            rig.close();
-            rig.assertNoLeaks();
-        }
-    }
+class MiddleboxResetIT extends FaultTestBase {
 
     @Test
     void middleboxReset_gatewaySeesPeerResetOnItsNextSend() {

@@ -5,10 +5,7 @@ import io.tether.testkit.fault.Direction;
 import io.tether.testkit.fault.Fault;
 import io.tether.testkit.fault.Match;
 import io.tether.testkit.fault.NamespaceProcess;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.net.InetAddress;
 import java.time.Duration;
@@ -25,24 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * closed, with a reason, within the heartbeat bound. One SDK device (heartbeat 1 s, timeout 1.5 s)
  * loses one direction; a second device keeps its link and must be left alone.
  */
-class OneWayLossIT {
+class OneWayLossIT extends FaultTestBase {
     private static final int TIMEOUT_MS = 1500;
-    private FaultRig rig;
-    private String name;
-
-    @BeforeEach
-    void lab(TestInfo info) {
-        name = getClass().getSimpleName() + "." + info.getTestMethod().orElseThrow().getName();
-        rig = FaultRig.create(name);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (rig != null) {
-            rig.close();
-            rig.assertNoLeaks();
-        }
-    }
 
     /**
      * The device no longer hears the gateway: its PINGs still arrive, so the gateway's deadline

@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tether.testkit.fault.Fault;
 import io.tether.testkit.fault.Match;
 import io.tether.testkit.fault.NamespaceProcess;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.net.InetAddress;
 import java.time.Duration;
@@ -23,23 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * FIN, no RST, ever) and the gateway must find out within the bound its configuration promises,
  * by each of its three mechanisms: the application heartbeat, TCP keepalive, TCP_USER_TIMEOUT.
  */
-class PowerLossIT {
-    private FaultRig rig;
-    private String name;
-
-    @BeforeEach
-    void lab(TestInfo info) {
-        name = getClass().getSimpleName() + "." + info.getTestMethod().orElseThrow().getName();
-        rig = FaultRig.create(name);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (rig != null) {
-            rig.close();
-            rig.assertNoLeaks();
-        }
-    }
+class PowerLossIT extends FaultTestBase {
 
     /**
      * Heartbeat 1 s × 1.5, drain 500 ms. The close (after BYE, half-close and the drain) must come

@@ -3,10 +3,7 @@ package io.tether.cli.fault;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tether.testkit.fault.Match;
 import io.tether.testkit.fault.NamespaceProcess;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.time.Duration;
 import java.util.List;
@@ -23,25 +20,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * connects from a new port. Without takeover each cycle would leave one ESTABLISHED ghost per
  * device on the server until a timeout.
  */
-class RebootIT {
+class RebootIT extends FaultTestBase {
     private static final int DEVICES = 3;
     private static final int CYCLES = 4;
-    private FaultRig rig;
-    private String name;
-
-    @BeforeEach
-    void lab(TestInfo info) {
-        name = getClass().getSimpleName() + "." + info.getTestMethod().orElseThrow().getName();
-        rig = FaultRig.create(name);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (rig != null) {
-            rig.close();
-            rig.assertNoLeaks();
-        }
-    }
 
     /**
      * Heartbeat 2 s (timeout 3 s), so no heartbeat deadline decides anything here: every old

@@ -2,10 +2,7 @@ package io.tether.cli.fault;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tether.testkit.fault.NamespaceProcess;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.net.InetAddress;
 import java.time.Duration;
@@ -21,24 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the kernel's send buffer fills, and what the application still sends would pile up in the
  * gateway's heap. The write buffer limit must cut that device off (SLOW_CONSUMER), and only it.
  */
-class SlowConsumerIT {
+class SlowConsumerIT extends FaultTestBase {
     private static final int MIB = 1024 * 1024;
-    private FaultRig rig;
-    private String name;
-
-    @BeforeEach
-    void lab(TestInfo info) {
-        name = getClass().getSimpleName() + "." + info.getTestMethod().orElseThrow().getName();
-        rig = FaultRig.create(name);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (rig != null) {
-            rig.close();
-            rig.assertNoLeaks();
-        }
-    }
 
     /**
      * Write buffer limit 64 KiB. Two devices get the same downlink flood (4 KiB every 2 ms, about

@@ -362,7 +362,11 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
 
     @Override
     public String remote() {
-        SocketAddress a = ctx.channel().remoteAddress();
+        return hostPort(ctx.channel().remoteAddress());
+    }
+
+    /** An address as host:port, the way the event log writes it. */
+    static String hostPort(SocketAddress a) {
         if (a instanceof InetSocketAddress isa) {
             return isa.getAddress().getHostAddress() + ":" + isa.getPort();
         }

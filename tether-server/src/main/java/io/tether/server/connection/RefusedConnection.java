@@ -9,8 +9,6 @@ import io.tether.protocol.Reason;
 import io.tether.server.SessionClosed;
 import io.tether.server.admission.Admission;
 
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -46,8 +44,7 @@ public final class RefusedConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        SocketAddress a = ctx.channel().remoteAddress();
-        String remote = a instanceof InetSocketAddress isa ? isa.getAddress().getHostAddress() + ":" + isa.getPort() : String.valueOf(a);
+        String remote = ConnectionHandler.hostPort(ctx.channel().remoteAddress());
         server.fireClose(new SessionClosed(server.clock.millis(), null, 0, remote, Reason.SERVER_BUSY, null, 0,
                 refusal.name(), 0, -1, 0));
     }

@@ -94,14 +94,7 @@ final class RocksDbHandle implements StoreReader {
             }
         }
         Files.createDirectories(dir);
-        RocksDbHandle h = open(dir, false);
-        try {
-            h.checkOrWriteFormat();
-        } catch (IOException | RuntimeException e) {
-            h.close();
-            throw e;
-        }
-        return h;
+        return openChecked(dir, false);
     }
 
     static RocksDbHandle openReadOnly(Path dataDir) throws IOException {
@@ -116,7 +109,12 @@ final class RocksDbHandle implements StoreReader {
         if (!cfs.contains(StoreLayout.MESSAGES_CF) || !cfs.contains(StoreLayout.DEVICES_CF)) {
             throw new IOException(dir + ": not a Tether store (a RocksDB database with column families " + cfs + ")");
         }
-        RocksDbHandle h = open(dir, true);
+        return openChecked(dir, true);
+    }
+
+    /** Opens, then checks (or, writable and new, writes) the format marker; closes on failure. */
+    private static RocksDbHandle openChecked(Path dir, boolean readOnly) throws IOException {
+        RocksDbHandle h = open(dir, readOnly);
         try {
             h.checkOrWriteFormat();
         } catch (IOException | RuntimeException e) {
