@@ -34,6 +34,17 @@ public final class DeviceToken {
     public static final int PBKDF2_ITERATIONS = 20_000;
     private static final byte[] CONTEXT = "tether-hello-v1".getBytes(StandardCharsets.US_ASCII);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * One Mac per thread: Mac.getInstance walks the security providers on every call, which
+     * showed in profiles of a connect burst (one check per HELLO). init() resets it per key.
+     */
+    private static final ThreadLocal<Mac> MAC = ThreadLocal.withInitial(() -> {
+        try {
+            return Mac.getInstance("HmacSHA256");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 unavailable", e);
+        }
+    });
 
     private DeviceToken() {
     }
@@ -105,7 +116,7 @@ public final class DeviceToken {
 
     static byte[] hmac(byte[] key, byte[] message) {
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
+            Mac mac = MAC.get();
             mac.init(new SecretKeySpec(key, "HmacSHA256"));
             return mac.doFinal(message);
         } catch (GeneralSecurityException e) {
