@@ -81,40 +81,93 @@ public final class Admission {
     }
 
     /**
-     * Called when a device has authenticated. Counts the connect and decides.
+     * Where a connected device's flapping count lives: in its session. The table here holds only
+     * devices that are not connected and whose window is still open, so an idle connected device
+     * costs it nothing (an entry was ~70 bytes of heap per device).
+     */
+    public interface FlapHolder {
+        /** Start of the device's current window (ticks); meaningless while {@link #flapConnects()} is 0. */
+        long flapWindowStart();
+
+        /** Connects counted in that window, this session's included; 0 = none counted. */
+        int flapConnects();
+
+        /** Takes over the device's count; called once, when the session is admitted. */
+        void flapState(long windowStart, int connects);
+    }
+
+    /**
+     * Called when a device has authenticated. Counts the connect and decides; if the device may
+     * proceed, {@code next} takes over its count.
      *
+     * @param previous the device's session that is still registered (it is about to be taken
+     *                 over), or null
+     * @param next     the new session
      * @return 0 if the device may proceed, else the nanoseconds left of its ban (it is flapping)
      */
-    public long deviceConnect(String deviceId, long nowNanos) {
+    public long deviceConnect(String deviceId, long nowNanos, FlapHolder previous, FlapHolder next) {
         if (flapMaxConnects <= 0) {
             return 0;
         }
-        long[] banLeft = new long[1];
-        flaps.compute(deviceId, (id, f) -> {
-            if (f == null) {
-                f = new Flap(nowNanos);
-            }
-            if (f.bannedUntil - nowNanos > 0) {
-                banLeft[0] = f.bannedUntil - nowNanos;
-                return f;
-            }
-            if (nowNanos - f.windowStart > flapWindowNanos) {
-                f.windowStart = nowNanos;
-                f.count = 0;
-            }
-            f.count++;
-            if (f.count > flapMaxConnects) {
-                f.bannedUntil = nowNanos + flapBanNanos;
-                f.count = 0;
-                f.windowStart = f.bannedUntil;
-                banLeft[0] = flapBanNanos;
-            }
-            return f;
-        });
+        Flap f = flaps.get(deviceId);
+        if (f != null && f.banned && f.bannedUntil - nowNanos > 0) {
+            return f.bannedUntil - nowNanos;
+        }
+        // The newest count: the one left by the device's ended sessions, or the one its
+        // still-connected session carries (which ends later and so may not be here yet).
+        Flap known = f != null && f.banned ? null : f;
+        if (previous != null && previous.flapConnects() > 0) {
+            known = newer(known, new Flap(previous.flapWindowStart(), previous.flapConnects(), 0, false));
+        }
+        long windowStart = nowNanos;
+        int connects = 1;
+        if (known != null && nowNanos - known.windowStart <= flapWindowNanos) {
+            windowStart = known.windowStart;
+            connects = known.count + 1;
+        }
+        if (connects > flapMaxConnects) {
+            long until = nowNanos + flapBanNanos;
+            flaps.put(deviceId, new Flap(until, 0, until, true));
+            return flapBanNanos;
+        }
+        if (f != null) {
+            flaps.remove(deviceId, f);
+        }
+        next.flapState(windowStart, connects);
+        return 0;
+    }
+
+    /** A device's session ended: its count is kept here until its window is over. */
+    public void deviceDisconnected(String deviceId, FlapHolder session, long nowNanos) {
+        if (flapMaxConnects <= 0 || session.flapConnects() == 0 || nowNanos - session.flapWindowStart() > flapWindowNanos) {
+            return;
+        }
+        // merge: a session that was taken over ends after its successor took a newer count.
+        flaps.merge(deviceId, new Flap(session.flapWindowStart(), session.flapConnects(), 0, false), Admission::newer);
         if (flaps.size() > 100_000) {
             sweepFlaps(nowNanos);
         }
-        return banLeft[0];
+    }
+
+    /** Devices whose flapping state is held here (disconnected within their window, or banned). */
+    public int flapEntries() {
+        return flaps.size();
+    }
+
+    private static Flap newer(Flap a, Flap b) {
+        if (a == null) {
+            return b;
+        }
+        if (a.banned != b.banned) {
+            return a.banned ? a : b;
+        }
+        if (a.banned) {
+            return a.bannedUntil - b.bannedUntil >= 0 ? a : b;
+        }
+        if (a.windowStart != b.windowStart) {
+            return a.windowStart - b.windowStart > 0 ? a : b;
+        }
+        return a.count >= b.count ? a : b;
     }
 
     private void sweepBuckets(long nowNanos) {
@@ -125,7 +178,7 @@ public final class Admission {
     private void sweepFlaps(long nowNanos) {
         for (Iterator<Map.Entry<String, Flap>> it = flaps.entrySet().iterator(); it.hasNext(); ) {
             Flap f = it.next().getValue();
-            if (f.bannedUntil - nowNanos <= 0 && nowNanos - f.windowStart > flapWindowNanos) {
+            if (f.banned ? f.bannedUntil - nowNanos <= 0 : nowNanos - f.windowStart > flapWindowNanos) {
                 it.remove();
             }
         }
@@ -155,14 +208,18 @@ public final class Admission {
         }
     }
 
+    /** A device's count while it is not connected, or its ban. Immutable. */
     private static final class Flap {
-        long windowStart;
-        int count;
-        long bannedUntil;
+        final long windowStart;
+        final int count;
+        final long bannedUntil;
+        final boolean banned;
 
-        Flap(long now) {
-            this.windowStart = now;
-            this.bannedUntil = now;
+        Flap(long windowStart, int count, long bannedUntil, boolean banned) {
+            this.windowStart = windowStart;
+            this.count = count;
+            this.bannedUntil = bannedUntil;
+            this.banned = banned;
         }
     }
 }

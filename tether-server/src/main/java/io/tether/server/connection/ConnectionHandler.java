@@ -19,6 +19,7 @@ import io.tether.protocol.ProtocolException;
 import io.tether.protocol.Reason;
 import io.tether.server.ConnectionInfo;
 import io.tether.server.SessionClosed;
+import io.tether.server.admission.Admission;
 import io.tether.server.SessionOpened;
 import io.tether.server.auth.Authenticator;
 import io.tether.server.delivery.AppendResult;
@@ -56,7 +57,7 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
  * <li>immediate (peer FIN, peer RST, I/O error): the peer is gone; close.</li>
  * </ul>
  */
-public final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Session, Runnable {
+public final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Session, Runnable, Admission.FlapHolder {
     private static final byte HANDSHAKE = 0;
     private static final byte OPEN = 1;
     private static final byte DRAINING = 2;
@@ -91,10 +92,14 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     private Reason reason;
     private IoFailure failure;
     private String detail;
-    // float, not double: with it the object is 136 bytes instead of 144 (8-byte alignment), and
-    // there is one per device. Microsecond resolution up to hours is plenty.
+    // float, not double: 4 bytes less on an object there is one of per device (8-byte aligned).
+    // Microsecond resolution up to hours is plenty.
     private float lateMillis = -1;
     private int drainedFrames;
+    // The device's flapping count while it is connected (Admission keeps it only for devices
+    // that are not). Written once, before the session is published in the registry.
+    private long flapWindowStart;
+    private int flapConnects;
 
     public ConnectionHandler(ServerContext server) {
         this.server = server;
@@ -129,6 +134,8 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             reason = Reason.PEER_CLOSED;
         }
         if (deviceId != null) {
+            // Before the release: a device is always either registered or counted there.
+            server.admission.deviceDisconnected(deviceId, this, now());
             server.registry.release(deviceId, epoch);
         }
         server.fireClose(new SessionClosed(server.clock.millis(), deviceId, epoch, remote(), reason,
@@ -248,7 +255,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             detail = "authentication failed for '" + hello.deviceId() + "': " + verdict;
             return;
         }
-        long banNanos = server.admission.deviceConnect(hello.deviceId(), now());
+        Session registered = server.registry.lookup(hello.deviceId());
+        long banNanos = server.admission.deviceConnect(hello.deviceId(), now(),
+                registered instanceof Admission.FlapHolder h ? h : null, this);
         if (banNanos > 0) {
             // Authenticated, but reconnecting too often (a reboot loop, the source's case 3 at
             // scale): refused until the ban ends, and told when that is.
@@ -346,6 +355,24 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             ackedSeq = ackDue;
             ctx.write(encode(new Frame.Ack(ackedSeq)), ctx.voidPromise());
         }
+    }
+
+    // ---- Admission.FlapHolder ------------------------------------------------------------------
+
+    @Override
+    public long flapWindowStart() {
+        return flapWindowStart;
+    }
+
+    @Override
+    public int flapConnects() {
+        return flapConnects;
+    }
+
+    @Override
+    public void flapState(long windowStart, int connects) {
+        flapWindowStart = windowStart;
+        flapConnects = connects;
     }
 
     // ---- Session (called from any thread) ----------------------------------------------------

@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * Callbacks and {@link #subscribe subscribers} run on the writer thread and must be quick and
  * non-blocking: hand work to another thread. Appends for one device made from one thread complete
  * in the order they were made. {@link #lastSeq} is a map lookup, with one RocksDB point read the
- * first time a device is seen.
+ * first time a device with stored messages is seen; for a device with none, a point read (a
+ * bloom-filter miss) per call, i.e. per connect, and no memory held for it.
  *
  * <p><b>Layout.</b> Column family {@code messages}: key device id (ASCII), 0x00, seq (u64 BE);
  * value receivedAtMillis (u64 BE) then the payload. Column family {@code devices}: key device id,
@@ -164,8 +165,15 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         }
         try {
             DeviceState loaded = handle.loadState(device);
+            if (loaded == null) {
+                // A device the store has never seen: nothing is cached for it (a map entry per
+                // idle device would be ~40 bytes of heap each, for no information). If the
+                // writer committed a first message for it since the read, that state is here.
+                DeviceState committed = states.get(deviceId);
+                return committed == null ? 0 : committed.lastSeq();
+            }
             // merge, not put: the writer may have committed a newer state since the read.
-            return states.merge(deviceId, loaded == null ? DeviceState.EMPTY : loaded, DeviceState::newer).lastSeq();
+            return states.merge(deviceId, loaded, DeviceState::newer).lastSeq();
         } catch (RocksDBException e) {
             throw new UncheckedIOException(new IOException(handle.dir + ": " + RocksDbHandle.describe(e), e));
         } finally {

@@ -36,24 +36,86 @@ class AdmissionTest {
         assertThat(a.admit(x, S / 10)).isEqualTo(Admission.Refusal.RATE_LIMITED);
     }
 
+    /** A device's session as Admission sees it. */
+    private static final class Holder implements Admission.FlapHolder {
+        long windowStart;
+        int connects;
+
+        @Override
+        public long flapWindowStart() {
+            return windowStart;
+        }
+
+        @Override
+        public int flapConnects() {
+            return connects;
+        }
+
+        @Override
+        public void flapState(long windowStart, int connects) {
+            this.windowStart = windowStart;
+            this.connects = connects;
+        }
+    }
+
+    /** Connects "d" at {@code t} and disconnects it again right away; returns the ban left. */
+    private static long connectAndLeave(Admission a, String device, long t) {
+        Holder h = new Holder();
+        long ban = a.deviceConnect(device, t, null, h);
+        if (ban == 0) {
+            assertThat(h.connects).as("an admitted session carries the count").isPositive();
+            a.deviceDisconnected(device, h, t);
+        }
+        return ban;
+    }
+
     @Test
     void flapping_bansAfterNConnectsInTheWindow_thenReadmits() {
         Admission a = new Admission(0, 0, 1, 3, 10, 5, TimeUnit.SECONDS);
         for (int i = 0; i < 3; i++) {
-            assertThat(a.deviceConnect("d", i * S)).isZero();
+            assertThat(connectAndLeave(a, "d", i * S)).isZero();
         }
-        long ban = a.deviceConnect("d", 3 * S);
+        long ban = connectAndLeave(a, "d", 3 * S);
         assertThat(ban).isEqualTo(5 * S);
-        assertThat(a.deviceConnect("d", 4 * S)).as("still banned, 4 s left").isEqualTo(4 * S);
-        assertThat(a.deviceConnect("other", 4 * S)).isZero();
-        assertThat(a.deviceConnect("d", 8 * S + 1)).as("ban over").isZero();
+        assertThat(connectAndLeave(a, "d", 4 * S)).as("still banned, 4 s left").isEqualTo(4 * S);
+        assertThat(connectAndLeave(a, "other", 4 * S)).isZero();
+        assertThat(connectAndLeave(a, "d", 8 * S + 1)).as("ban over").isZero();
+    }
+
+    @Test
+    void takeovers_countAsConnects_evenBeforeTheOldSessionHasEnded() {
+        Admission a = new Admission(0, 0, 1, 3, 10, 5, TimeUnit.SECONDS);
+        Holder previous = null;
+        for (int i = 0; i < 3; i++) {
+            Holder next = new Holder();
+            // The reboot loop: the old session is still registered when the new HELLO comes.
+            assertThat(a.deviceConnect("d", i * S, previous, next)).isZero();
+            previous = next;
+        }
+        assertThat(a.deviceConnect("d", 3 * S, previous, new Holder())).isEqualTo(5 * S);
+    }
+
+    @Test
+    void aConnectedDevice_isNotInTheTable_aDisconnectedOneIsUntilItsWindowEnds() {
+        Admission a = new Admission(0, 0, 1, 3, 10, 5, TimeUnit.SECONDS);
+        Holder h = new Holder();
+        assertThat(a.deviceConnect("d", 0, null, h)).isZero();
+        assertThat(a.flapEntries()).as("connected: the session holds the count").isZero();
+        a.deviceDisconnected("d", h, S);
+        assertThat(a.flapEntries()).isEqualTo(1);
+        Holder again = new Holder();
+        assertThat(a.deviceConnect("d", 2 * S, null, again)).isZero();
+        assertThat(again.connects).isEqualTo(2);
+        assertThat(a.flapEntries()).as("back in the session").isZero();
+        a.deviceDisconnected("d", again, 11 * S);
+        assertThat(a.flapEntries()).as("window over: nothing to remember").isZero();
     }
 
     @Test
     void connectsSpreadBeyondTheWindow_areNotFlapping() {
         Admission a = new Admission(0, 0, 1, 3, 10, 5, TimeUnit.SECONDS);
         for (int i = 0; i < 20; i++) {
-            assertThat(a.deviceConnect("d", i * 4 * S)).isZero();
+            assertThat(connectAndLeave(a, "d", i * 4 * S)).isZero();
         }
     }
 }
