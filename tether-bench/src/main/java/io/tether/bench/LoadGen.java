@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -55,6 +56,7 @@ import java.util.concurrent.atomic.LongAdder;
  *   accepted (WELCOME/CONNACK) and (b) the old one ended by the server (BYE or EOF).</li>
  * <li>{@code publish D M W P}: the first D sessions each send M messages of P bytes, at most W
  *   unacknowledged (DATA/ACK or PUBLISH QoS 1/PUBACK); throughput first send .. last ack, ack latency.</li>
+ * <li>{@code close}: close every live session from this side.</li>
  * <li>{@code silent K}: the last K live sessions (0 = all) stop sending at the same moment; for each,
  *   lateness = (time the server ended it: BYE or EOF) - (last byte sent + timeout), where timeout is
  *   WELCOME's timeoutMillis (Tether) or 1.5 x keep-alive (MQTT). All values are printed.</li>
@@ -173,7 +175,11 @@ public final class LoadGen {
             acceptedNanos = System.nanoTime();
             timeoutNanos = timeout;
             accepted = true;
-            pinger = ctx.executor().scheduleAtFixedRate(this::ping, heartbeatMillis, heartbeatMillis, TimeUnit.MILLISECONDS);
+            // First heartbeat at a random point of the interval, as a fleet's devices would: it
+            // spreads the heartbeats evenly, and a WELCOME/CONNACK that this (CPU-starved) process
+            // reads late does not eat the 0.5 x interval of slack the server allows.
+            long first = ThreadLocalRandom.current().nextLong(1, heartbeatMillis + 1);
+            pinger = ctx.executor().scheduleAtFixedRate(this::ping, first, heartbeatMillis, TimeUnit.MILLISECONDS);
             Runnable r = onAccepted;
             onAccepted = null;
             if (r != null) {
@@ -357,6 +363,8 @@ public final class LoadGen {
     // ---- commands
 
     String connect(int totalLive) throws InterruptedException {
+        // Sessions that ended since (reported by "stats" as live - open) are replaced.
+        live.removeIf(c -> c.endedNanos != 0);
         int want = totalLive - live.size();
         Semaphore inFlight = new Semaphore(concurrency);
         CountDownLatch all = new CountDownLatch(Math.max(0, want));
@@ -498,6 +506,24 @@ public final class LoadGen {
                 chosen.size(), n, open, values);
     }
 
+    /** Closes every live session from this side (FIN, after DISCONNECT for MQTT) and forgets it. */
+    String closeAll() throws InterruptedException {
+        List<Conn> all = new ArrayList<>(live);
+        CountDownLatch closed = new CountDownLatch(all.size());
+        for (Conn c : all) {
+            c.closingOurselves = true;
+            c.ch.eventLoop().execute(() -> {
+                if (mqtt && c.ch.isActive()) {
+                    c.ch.write(Unpooled.wrappedBuffer(Mqtt.DISCONNECT_BYTES));
+                }
+                c.ch.close().addListener(f -> closed.countDown());
+            });
+        }
+        boolean done = closed.await(60, TimeUnit.SECONDS);
+        live.clear();
+        return String.format(Locale.ROOT, "{\"ev\":\"closed\",\"count\":%d,\"complete\":%b}", all.size(), done);
+    }
+
     private static String millis(long[] nanos) {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < nanos.length; i++) {
@@ -523,6 +549,7 @@ public final class LoadGen {
                     case "publish" -> g.publish(Integer.parseInt(w[1]), Integer.parseInt(w[2]), Integer.parseInt(w[3]), Integer.parseInt(w[4]),
                             w.length > 5 ? Integer.parseInt(w[5]) : 300);
                     case "silent" -> g.silent(Integer.parseInt(w[1]), w.length > 2 ? Integer.parseInt(w[2]) : 5000);
+                    case "close" -> g.closeAll();
                     case "quit" -> null;
                     default -> "{\"ev\":\"error\",\"message\":\"unknown command\"}";
                 };
