@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.NotSslRecordException;
@@ -470,13 +469,6 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
         long now = now();
         drainEndNanos = now + server.drainNanos;
         Channel ch = ctx.channel();
-        if (server.drainNanos > 0 && ch instanceof EpollSocketChannel epoll && ch.isActive()) {
-            // Corked, the BYE waits in the socket until the shutdown below, which sends it with
-            // the FIN in one segment: one packet and one wakeup less on both ends per close, which
-            // counts when thousands of deadlines fall due in the same second. (Not without a
-            // drain: the RST right after would discard a BYE still waiting in the socket.)
-            epoll.config().setTcpCork(true);
-        }
         // shutdownOutput fails writes still queued, so it must wait for the BYE to be written.
         ctx.writeAndFlush(encode(bye(why, hint, text))).addListener((ChannelFutureListener) f -> {
             if (ch instanceof DuplexChannel duplex && ch.isActive()) {
