@@ -24,7 +24,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -177,7 +176,7 @@ class ChaosIT {
         int exit = server.awaitExit(SHUTDOWN_TIMEOUT.plusSeconds(15));
         log("server exited with status %d after SIGTERM", exit);
 
-        Check check = checkStore(StoreDump.read(server.dataDir()));
+        StoreCheck check = StoreCheck.of(StoreDump.read(server.dataDir()), sent(), true);
         Map<String, Integer> closes = server.closesByReason();
         int takenOverByes = devices.stream().mapToInt(d -> d.takenOverByes.get()).sum();
 
@@ -221,10 +220,6 @@ class ChaosIT {
 
     // ---- devices -----------------------------------------------------------------------------
 
-    private static byte[] payload(String deviceId, long index) {
-        return (deviceId + ":" + index).getBytes(StandardCharsets.US_ASCII);
-    }
-
     /** One device: its client, its pacing, and what it was told about each message. */
     private final class Device implements ClientListener {
         final String id;
@@ -259,7 +254,7 @@ class ChaosIT {
         private void sendNext() {
             int i = issued + 1;
             try {
-                CompletableFuture<Long> f = client.send(payload(id, i));
+                CompletableFuture<Long> f = client.send(StoreCheck.payload(id, i));
                 futures.set(i, f);
                 issued = i;
                 sendsIssued.incrementAndGet();
@@ -481,74 +476,20 @@ class ChaosIT {
         }
     }
 
-    /** What the store holds, compared with what each device sent and was told. */
-    private static final class Check {
-        int stored;
-        int duplicateKeys;
-        int duplicatePayloads;
-        int missing;
-        int foreign;
-        int wrongPayload;
-        int outOfOrder;
-        /** The first problems found, for the failure message. */
-        final List<String> problems = new ArrayList<>();
-
-        void problem(String p) {
-            if (problems.size() < 50) {
-                problems.add(p);
-            }
-        }
-    }
-
-    private Check checkStore(List<StoreDump.Message> dump) {
-        Check c = new Check();
-        Map<String, Device> byId = new HashMap<>();
+    /** What each device sent and was acknowledged, as the store check wants it. */
+    private Map<String, StoreCheck.Sent> sent() {
+        Map<String, StoreCheck.Sent> sent = new HashMap<>();
         for (Device d : devices) {
-            byId.put(d.id, d);
-        }
-        Set<String> keys = new HashSet<>();
-        Set<String> payloads = new HashSet<>();
-        Map<String, Long> lastSeq = new HashMap<>();
-        for (StoreDump.Message m : dump) {
-            c.stored++;
-            String key = m.device() + "#" + m.seq();
-            String payload = new String(m.payload(), StandardCharsets.ISO_8859_1);
-            if (!keys.add(key)) {
-                c.duplicateKeys++;
-                c.problem("stored twice: " + key);
-            }
-            if (!payloads.add(payload)) {
-                c.duplicatePayloads++;
-                c.problem("payload \"" + payload + "\" stored twice, again as " + key);
-            }
-            Device d = byId.get(m.device());
-            if (d == null || m.seq() < 1 || m.seq() > d.issued) {
-                c.foreign++;
-                c.problem("stored but never sent: " + key + " \"" + payload + "\"");
-                continue;
-            }
-            if (!Arrays.equals(m.payload(), payload(d.id, m.seq()))) {
-                c.wrongPayload++;
-                c.problem(key + " holds \"" + payload + "\", the device sent \""
-                        + new String(payload(d.id, m.seq()), StandardCharsets.US_ASCII) + "\" as that seq");
-            }
-            Long prev = lastSeq.put(m.device(), m.seq());
-            if (prev == null ? m.seq() != 1 : m.seq() != prev + 1) {
-                c.outOfOrder++;
-                c.problem(key + " follows seq " + prev + " (expected: consecutive from 1)");
-            }
-        }
-        for (Device d : devices) {
+            Set<Long> acked = new HashSet<>();
             for (int i = 1; i <= MESSAGES; i++) {
                 CompletableFuture<Long> f = d.futures.get(i);
-                boolean ackedByServer = f != null && f.isDone() && !f.isCompletedExceptionally();
-                if (ackedByServer && !keys.contains(d.id + "#" + i)) {
-                    c.missing++;
-                    c.problem("acknowledged but not stored: " + d.id + "#" + i);
+                if (f != null && f.isDone() && !f.isCompletedExceptionally()) {
+                    acked.add((long) i);
                 }
             }
+            sent.put(d.id, new StoreCheck.Sent(d.issued, acked));
         }
-        return c;
+        return sent;
     }
 
     private double seconds() {

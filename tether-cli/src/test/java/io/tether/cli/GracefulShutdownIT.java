@@ -13,13 +13,10 @@ import io.tether.client.ClientListener;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -125,7 +122,7 @@ class GracefulShutdownIT {
 
         Map<String, Integer> closes = server.closesByReason();
         List<StoreDump.Message> dump = StoreDump.read(server.dataDir());
-        Check check = checkStore(dump);
+        StoreCheck check = StoreCheck.of(dump, sent(), false);
         int sent = devices.stream().mapToInt(d -> d.issued.get()).sum();
         int acked = devices.stream().mapToInt(d -> d.acked.size()).sum();
         List<Integer> hints = new ArrayList<>();
@@ -141,7 +138,8 @@ class GracefulShutdownIT {
         System.out.printf("acked                    %d%n", acked);
         System.out.printf("stored                   %d (%d stored but never acknowledged)%n", check.stored,
                 check.stored - check.storedAndAcked);
-        System.out.printf("duplicates               %d%n", check.duplicates);
+        System.out.printf("duplicates               %d (same device+seq %d, same payload under two seqs %d)%n",
+                check.duplicateKeys + check.duplicatePayloads, check.duplicateKeys, check.duplicatePayloads);
         System.out.printf("missing                  %d%n", check.missing);
         System.out.printf("foreign                  %d%n", check.foreign);
         System.out.printf("wrong payload            %d%n", check.wrongPayload);
@@ -178,10 +176,6 @@ class GracefulShutdownIT {
         return m;
     }
 
-    private static byte[] payload(String deviceId, long index) {
-        return (deviceId + ":" + index).getBytes(StandardCharsets.US_ASCII);
-    }
-
     /** One device connected straight to the server. */
     private final class Device implements ClientListener {
         final String id;
@@ -206,7 +200,7 @@ class GracefulShutdownIT {
 
         CompletableFuture<Long> send() {
             int i = issued.incrementAndGet();
-            CompletableFuture<Long> f = client.send(payload(id, i));
+            CompletableFuture<Long> f = client.send(StoreCheck.payload(id, i));
             f.whenComplete((seq, error) -> {
                 if (error == null) {
                     acked.add(seq);
@@ -240,62 +234,12 @@ class GracefulShutdownIT {
         }
     }
 
-    /** The store compared with what the devices sent and were told. */
-    private static final class Check {
-        int stored;
-        int storedAndAcked;
-        int duplicates;
-        int missing;
-        int foreign;
-        int wrongPayload;
-        final List<String> problems = new ArrayList<>();
-
-        void problem(String p) {
-            if (problems.size() < 50) {
-                problems.add(p);
-            }
-        }
-    }
-
-    private Check checkStore(List<StoreDump.Message> dump) {
-        Check c = new Check();
-        Map<String, Device> byId = new HashMap<>();
+    /** What each device sent and was acknowledged, as the store check wants it. */
+    private Map<String, StoreCheck.Sent> sent() {
+        Map<String, StoreCheck.Sent> sent = new HashMap<>();
         for (Device d : devices) {
-            byId.put(d.id, d);
+            sent.put(d.id, new StoreCheck.Sent(d.issued.get(), d.acked));
         }
-        Set<String> keys = new HashSet<>();
-        Set<String> payloads = new HashSet<>();
-        for (StoreDump.Message m : dump) {
-            c.stored++;
-            String key = m.device() + "#" + m.seq();
-            String payload = new String(m.payload(), StandardCharsets.ISO_8859_1);
-            if (!keys.add(key) | !payloads.add(payload)) {
-                c.duplicates++;
-                c.problem("stored twice: " + key + " \"" + payload + "\"");
-            }
-            Device d = byId.get(m.device());
-            if (d == null || m.seq() < 1 || m.seq() > d.issued.get()) {
-                c.foreign++;
-                c.problem("stored but never sent: " + key + " \"" + payload + "\"");
-                continue;
-            }
-            if (!Arrays.equals(m.payload(), payload(d.id, m.seq()))) {
-                c.wrongPayload++;
-                c.problem(key + " holds \"" + payload + "\", the device sent \""
-                        + new String(payload(d.id, m.seq()), StandardCharsets.US_ASCII) + "\" as that seq");
-            }
-            if (d.acked.contains(m.seq())) {
-                c.storedAndAcked++;
-            }
-        }
-        for (Device d : devices) {
-            for (long seq : d.acked) {
-                if (!keys.contains(d.id + "#" + seq)) {
-                    c.missing++;
-                    c.problem("acknowledged but not stored: " + d.id + "#" + seq);
-                }
-            }
-        }
-        return c;
+        return sent;
     }
 }
