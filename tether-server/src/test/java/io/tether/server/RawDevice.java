@@ -15,14 +15,15 @@ import java.net.SocketTimeoutException;
 
 /**
  * A device written the blunt way, on a blocking socket, so tests control every byte and every
- * close: FIN (close), RST (SO_LINGER 0), or nothing at all.
+ * close: FIN (close), RST (SO_LINGER 0), or nothing at all. Public for the tests of other packages
+ * (admin) that need a device which handshakes and then stays quiet.
  */
-final class RawDevice implements AutoCloseable {
+public final class RawDevice implements AutoCloseable {
     final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
 
-    RawDevice(int port) throws IOException {
+    public RawDevice(int port) throws IOException {
         socket = new Socket();
         socket.setTcpNoDelay(true);
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
@@ -40,7 +41,7 @@ final class RawDevice implements AutoCloseable {
         out.flush();
     }
 
-    Frame.Welcome hello(String device, int heartbeatMillis) throws IOException {
+    public Frame.Welcome hello(String device, int heartbeatMillis) throws IOException {
         send(new Frame.Hello(heartbeatMillis, 0, device, new byte[0]));
         Frame f = read();
         if (!(f instanceof Frame.Welcome w)) {
@@ -83,6 +84,10 @@ final class RawDevice implements AutoCloseable {
         } catch (IOException e) {
             return true;
         }
+    }
+
+    public int localPort() {
+        return socket.getLocalPort();
     }
 
     /** Closes with RST. */

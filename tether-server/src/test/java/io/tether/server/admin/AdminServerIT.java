@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.tether.server.ConnectionInfo;
+import io.tether.server.RawDevice;
 import io.tether.server.TetherServer;
 import io.tether.server.kernel.KernelSocket;
 import io.tether.server.kernel.SocketTable;
@@ -42,7 +43,7 @@ class AdminServerIT {
         for (String id : List.of("meter-1", "meter-2")) {
             RawDevice d = new RawDevice(server.port());
             devices.add(d);
-            d.hello(id);
+            d.hello(id, 0);
         }
         await().atMost(5, TimeUnit.SECONDS).until(() -> server.registry().size() == 2);
     }
