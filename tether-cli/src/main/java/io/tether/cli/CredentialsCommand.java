@@ -1,6 +1,6 @@
 package io.tether.cli;
 
-import io.tether.server.auth.CredentialsFile;
+import io.tether.server.internal.auth.CredentialsFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,6 +1,6 @@
 package io.tether.cli;
 
-import io.tether.server.errno.Errno;
+import io.tether.transport.errno.Errno;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.List;

@@ -13,7 +13,7 @@ import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
-import io.tether.server.errno.IoFailure;
+import io.tether.transport.errno.IoFailure;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;

@@ -1,12 +1,12 @@
 package io.tether.cli;
 
 import io.tether.server.ConnectionInfo;
-import io.tether.server.admin.AdminServer;
-import io.tether.server.admin.SessionsSnapshot;
-import io.tether.server.admin.SocketAudit;
-import io.tether.server.kernel.KernelSocket;
-import io.tether.server.kernel.SocketTable;
-import io.tether.server.kernel.TcpState;
+import io.tether.server.internal.admin.AdminServer;
+import io.tether.server.internal.admin.SessionsSnapshot;
+import io.tether.server.internal.admin.SocketAudit;
+import io.tether.transport.kernel.KernelSocket;
+import io.tether.transport.kernel.SocketTable;
+import io.tether.transport.kernel.TcpState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

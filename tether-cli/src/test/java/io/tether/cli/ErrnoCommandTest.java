@@ -2,7 +2,7 @@ package io.tether.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tether.server.errno.Errno;
+import io.tether.transport.errno.Errno;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tether.server.delivery.AppendResult;
-import io.tether.server.delivery.MessageStore;
-import io.tether.server.delivery.RocksDbMessageStore;
+import io.tether.server.AppendResult;
+import io.tether.server.MessageStore;
+import io.tether.server.internal.delivery.RocksDbMessageStore;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;

@@ -5,9 +5,9 @@ import io.netty.channel.ChannelOption;
 import io.tether.client.ClientListener;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Reason;
-import io.tether.server.connection.ConnectionHandler;
-import io.tether.server.delivery.InMemoryMessageStore;
-import io.tether.server.delivery.StoredMessage;
+import io.tether.server.internal.connection.ConnectionHandler;
+import io.tether.server.internal.delivery.InMemoryMessageStore;
+import io.tether.server.StoredMessage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -98,7 +98,7 @@ class DeviceSdkIT {
                 // Cut the connection from the server side, mid-stream, with RST.
                 ConnectionHandler[] live = new ConnectionHandler[1];
                 await().atMost(5, TimeUnit.SECONDS).until(() -> {
-                    io.tether.server.session.Session s = server.registry().lookup("truck-1");
+                    io.tether.server.Session s = server.registry().lookup("truck-1");
                     live[0] = (ConnectionHandler) s;
                     return client.isConnected() && s != null && s.epoch() == client.sessionId();
                 });

@@ -2,8 +2,8 @@ package io.tether.server;
 
 import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
-import io.tether.server.kernel.SocketTable;
-import io.tether.server.kernel.TcpState;
+import io.tether.transport.kernel.SocketTable;
+import io.tether.transport.kernel.TcpState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 

@@ -8,9 +8,9 @@ import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.tether.server.TetherServer;
-import io.tether.server.kernel.KernelSocket;
-import io.tether.server.kernel.SocketTable;
-import io.tether.server.kernel.TcpState;
+import io.tether.transport.kernel.KernelSocket;
+import io.tether.transport.kernel.SocketTable;
+import io.tether.transport.kernel.TcpState;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -15,11 +15,11 @@ import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.tether.server.TetherServer;
-import io.tether.server.auth.Authenticator;
-import io.tether.server.connection.ConnectionHandler;
-import io.tether.server.connection.ServerContext;
-import io.tether.server.delivery.InMemoryMessageStore;
-import io.tether.server.session.LocalSessionRegistry;
+import io.tether.server.Authenticator;
+import io.tether.server.internal.connection.ConnectionHandler;
+import io.tether.server.internal.connection.ServerContext;
+import io.tether.server.internal.delivery.InMemoryMessageStore;
+import io.tether.server.internal.session.LocalSessionRegistry;
 
 import java.io.ByteArrayOutputStream;
 import java.time.Clock;

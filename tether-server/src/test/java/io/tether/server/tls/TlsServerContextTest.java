@@ -2,7 +2,7 @@ package io.tether.server.tls;
 
 import io.netty.handler.ssl.SslContext;
 import io.tether.server.TetherServer;
-import io.tether.server.transport.Tls;
+import io.tether.transport.tls.Tls;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,9 +1,0 @@
-package io.tether.server.delivery;
-
-/**
- * One stored uplink message.
- *
- * @param receivedAtMillis wall-clock receive time, epoch milliseconds
- */
-public record StoredMessage(String deviceId, long seq, long receivedAtMillis, byte[] payload) {
-}

@@ -1,0 +1,301 @@
+package io.tether.server.internal.admin;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.tether.server.TetherServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A small read-only HTTP endpoint that shows what a running {@link TetherServer} holds, as JSON:
+ *
+ * <ul>
+ *   <li>{@code GET /sessions}: port, registry size and every open connection
+ *       ({@link SessionsSnapshot});</li>
+ *   <li>{@code GET /sockets}: the {@link SocketAudit} of the server's port against the kernel's
+ *       socket table of this process's network namespace: counts per TCP state, ghosts, orphans,
+ *       CLOSE_WAIT ({@link SocketAudit.Report#toJson()});</li>
+ *   <li>{@code GET /metrics}: every Micrometer meter of {@link TetherServer#meters()} as name,
+ *       type, tags and value;</li>
+ *   <li>{@code GET /health}: {@code {"status":"UP",...}} while the endpoint runs.</li>
+ * </ul>
+ *
+ * <p><b>There is no authentication.</b> The endpoint only reads, but it names every connected
+ * device and its address: bind it to loopback (the {@linkplain #DEFAULT_ADDRESS default}) or to a
+ * private management network, never to an address devices or the Internet can reach.
+ *
+ * <p>It runs on one event loop of its own, separate from the gateway's, so a slow admin request
+ * (an audit reads every TCP socket of the namespace from {@code /proc}) never delays a device.
+ * Requests other than GET and HEAD are answered 405; unknown paths 404; request bodies are capped
+ * at 8 KiB; a connection idle for 60 s is closed.
+ *
+ * <p>Thread-safe. {@link #close()} is idempotent.
+ */
+public final class AdminServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    /** Where the endpoint listens unless told otherwise: 127.0.0.1:7401, loopback only. */
+    public static final InetSocketAddress DEFAULT_ADDRESS = new InetSocketAddress(InetAddress.getLoopbackAddress(), 7401);
+
+    private static final int MAX_REQUEST_BYTES = 8 * 1024;
+    private static final int IDLE_SECONDS = 60;
+
+    private final TetherServer server;
+    private final EventLoopGroup group;
+    private final ChannelGroup channels = new DefaultChannelGroup("tether-admin", GlobalEventExecutor.INSTANCE);
+    private final Channel listener;
+    private volatile boolean closed;
+
+    private AdminServer(TetherServer server, InetSocketAddress address) {
+        this.server = server;
+        this.group = server.transport().newGroup(1, "tether-admin");
+        Handler handler = new Handler();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(server.transport().serverChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        channels.add(ch);
+                        ch.pipeline()
+                                .addLast(new ReadTimeoutHandler(IDLE_SECONDS))
+                                .addLast(new HttpServerCodec())
+                                .addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                                .addLast(handler);
+                    }
+                });
+        try {
+            this.listener = b.bind(address).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new UncheckedIOException(new IOException(
+                    "cannot listen on " + address + " for the admin endpoint: " + e.getMessage(), e));
+        }
+        channels.add(listener);
+        log.info("admin endpoint on {} (read-only, no authentication: keep it on loopback or a private network)", uri());
+    }
+
+    /**
+     * Starts the endpoint for {@code server} on {@link #DEFAULT_ADDRESS}.
+     *
+     * @throws UncheckedIOException if the address cannot be bound
+     */
+    public static AdminServer start(TetherServer server) {
+        return start(server, DEFAULT_ADDRESS);
+    }
+
+    /**
+     * Starts the endpoint for {@code server} on {@code address}. The server should be started:
+     * until it is, {@code /sessions}, {@code /sockets} and {@code /health} answer 503.
+     *
+     * @param address where to listen; port 0 picks a free port ({@link #address()} tells which)
+     * @throws UncheckedIOException if the address cannot be bound
+     * @throws NullPointerException if an argument is null
+     */
+    public static AdminServer start(TetherServer server, InetSocketAddress address) {
+        Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(address, "address");
+        return new AdminServer(server, address);
+    }
+
+    /** The bound address (useful with port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** The base URI, e.g. {@code http://127.0.0.1:7401}; a wildcard bind is shown as loopback. */
+    public URI uri() {
+        InetSocketAddress a = address();
+        InetAddress ip = a.getAddress().isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : a.getAddress();
+        return URI.create("http://" + Json.formatAddress(new InetSocketAddress(ip, a.getPort())));
+    }
+
+    /**
+     * Parses {@code HOST:PORT}, {@code [IPV6]:PORT} or {@code http://HOST:PORT}, as given to
+     * {@code --admin}. A host name is resolved once, here.
+     *
+     * @throws IllegalArgumentException if {@code value} has no port, a port out of 0 to 65535, or
+     *     a host that does not resolve
+     */
+    public static InetSocketAddress parseAddress(String value) {
+        Objects.requireNonNull(value, "value");
+        String v = value.strip();
+        if (v.startsWith("http://")) {
+            v = v.substring("http://".length());
+        }
+        if (v.endsWith("/")) {
+            v = v.substring(0, v.length() - 1);
+        }
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0 || colon == v.length() - 1) {
+            throw new IllegalArgumentException("admin address: '" + value + "' (expected: HOST:PORT, e.g. 127.0.0.1:7401)");
+        }
+        String host = v.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        } else if (host.indexOf(':') >= 0) {
+            throw new IllegalArgumentException("admin address: '" + value + "' (expected: [IPV6]:PORT for an IPv6 address)");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("admin address: '" + value + "' (expected: a numeric port)");
+        }
+        if (port < 0 || port > 0xFFFF) {
+            throw new IllegalArgumentException("admin address: port " + port + " (expected: 0 to 65535)");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("admin address: '" + host + "' does not resolve", e);
+        }
+    }
+
+    /** Stops listening and closes every admin connection. Idempotent; does not touch the gateway. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** A response body and status. */
+    private record Reply(HttpResponseStatus status, String json) {
+    }
+
+    private Reply route(String path) {
+        switch (path) {
+            case "/sessions":
+                return new Reply(HttpResponseStatus.OK, SessionsSnapshot.of(server).toJson());
+            case "/sockets":
+                try {
+                    return new Reply(HttpResponseStatus.OK, SocketAudit.of(server).toJson());
+                } catch (IOException e) {
+                    return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "cannot read the kernel's socket table: " + e.getMessage());
+                }
+            case "/metrics":
+                return new Reply(HttpResponseStatus.OK, Json.meters(server.meters()));
+            case "/health":
+                return new Reply(HttpResponseStatus.OK, Json.write(g -> {
+                    g.writeStartObject();
+                    g.writeStringField("status", "UP");
+                    g.writeNumberField("port", server.port());
+                    g.writeNumberField("connections", server.connectionCount());
+                    g.writeNumberField("sessions", server.registry().size());
+                    g.writeEndObject();
+                }));
+            case "/":
+                return new Reply(HttpResponseStatus.OK, Json.write(g -> {
+                    g.writeStartObject();
+                    g.writeArrayFieldStart("endpoints");
+                    for (String p : new String[] {"/sessions", "/sockets", "/metrics", "/health"}) {
+                        g.writeString(p);
+                    }
+                    g.writeEndArray();
+                    g.writeEndObject();
+                }));
+            default:
+                return error(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + path
+                        + " (known: /sessions, /sockets, /metrics, /health)");
+        }
+    }
+
+    private static Reply error(HttpResponseStatus status, String message) {
+        return new Reply(status, Json.error(status.code(), message));
+    }
+
+    /** Stateless apart from the server it reads; shared by every admin connection. */
+    @ChannelHandler.Sharable
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            if (!req.decoderResult().isSuccess()) {
+                respond(ctx, req, error(HttpResponseStatus.BAD_REQUEST, "malformed request"), false);
+                return;
+            }
+            boolean head = HttpMethod.HEAD.equals(req.method());
+            Reply reply;
+            if (!head && !HttpMethod.GET.equals(req.method())) {
+                reply = error(HttpResponseStatus.METHOD_NOT_ALLOWED, "read-only endpoint: " + req.method()
+                        + " not allowed (expected: GET or HEAD)");
+            } else {
+                try {
+                    reply = route(new QueryStringDecoder(req.uri()).path());
+                } catch (RuntimeException e) {
+                    // server.port() before the gateway is bound, or a meter that throws: report, don't drop.
+                    log.debug("admin request {} failed", req.uri(), e);
+                    reply = error(HttpResponseStatus.SERVICE_UNAVAILABLE, String.valueOf(e));
+                }
+            }
+            respond(ctx, req, reply, head);
+        }
+
+        private void respond(ChannelHandlerContext ctx, FullHttpRequest req, Reply reply, boolean head) {
+            byte[] body = reply.json().getBytes(StandardCharsets.UTF_8);
+            ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
+            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, reply.status(), content);
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8");
+            res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            res.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+            if (reply.status() == HttpResponseStatus.METHOD_NOT_ALLOWED) {
+                res.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+            }
+            boolean keepAlive = req.decoderResult().isSuccess() && HttpUtil.isKeepAlive(req);
+            HttpUtil.setKeepAlive(res, keepAlive);
+            if (keepAlive) {
+                ctx.writeAndFlush(res, ctx.voidPromise());
+            } else {
+                ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // Idle timeouts and peers that reset: nothing to report on a read-only side channel.
+            log.debug("admin connection {} closed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+}

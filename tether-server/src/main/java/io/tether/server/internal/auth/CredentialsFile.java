@@ -1,0 +1,169 @@
+package io.tether.server.internal.auth;
+
+import io.tether.protocol.Protocol;
+import io.tether.protocol.auth.DeviceToken;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Device keys, read from a text file. The file holds keys derived from secrets (PBKDF2, see
+ * {@link DeviceToken}), never the secrets themselves:
+ * <pre>
+ * # comment
+ * device truck-42 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+ * group  sim-     60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752
+ * </pre>
+ * A {@code device} line names one id; a {@code group} line covers every id that starts with its
+ * prefix (the longest prefix wins; a device line wins over any group). Write lines with
+ * {@code tether credentials add}.
+ *
+ * <p>{@link #reload()} re-reads the file; a file with an error leaves the previous keys in force
+ * and reports the error, so a typo never locks every device out. Thread-safe: lookups read an
+ * immutable snapshot.
+ */
+public final class CredentialsFile {
+    private final Path path;
+    private volatile Snapshot snapshot;
+
+    private record Snapshot(Map<String, byte[]> devices, TreeMap<String, byte[]> groups, FileTime modified) {
+    }
+
+    private CredentialsFile(Path path, Snapshot snapshot) {
+        this.path = path;
+        this.snapshot = snapshot;
+    }
+
+    /**
+     * @throws IOException if the file cannot be read or has an invalid line (the message names the line)
+     */
+    public static CredentialsFile load(Path path) throws IOException {
+        return new CredentialsFile(path, parse(path));
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Number of device and group entries. */
+    public int size() {
+        Snapshot s = snapshot;
+        return s.devices.size() + s.groups.size();
+    }
+
+    /**
+     * Re-reads the file if it changed since the last read (or always, with {@code force}).
+     *
+     * @return true if new keys are now in force
+     * @throws IOException if the file is unreadable or invalid; the previous keys stay in force
+     */
+    public boolean reload(boolean force) throws IOException {
+        FileTime modified;
+        try {
+            modified = Files.getLastModifiedTime(path);
+        } catch (NoSuchFileException e) {
+            throw new IOException("credentials file " + path + " is gone; keeping the previous keys", e);
+        }
+        if (!force && modified.equals(snapshot.modified)) {
+            return false;
+        }
+        snapshot = parse(path);
+        return true;
+    }
+
+    /** The key for {@code deviceId}, or null if no entry covers it. */
+    public byte[] keyFor(String deviceId) {
+        Snapshot s = snapshot;
+        byte[] key = s.devices.get(deviceId);
+        if (key != null) {
+            return key;
+        }
+        // Longest prefix first: floorKey walks down from the id itself.
+        String candidate = s.groups.floorKey(deviceId);
+        while (candidate != null) {
+            if (deviceId.startsWith(candidate)) {
+                return DeviceToken.memberKey(s.groups.get(candidate), deviceId);
+            }
+            candidate = s.groups.lowerKey(candidate);
+        }
+        return null;
+    }
+
+    private static Snapshot parse(Path path) throws IOException {
+        FileTime modified = Files.getLastModifiedTime(path);
+        Map<String, byte[]> devices = new HashMap<>();
+        TreeMap<String, byte[]> groups = new TreeMap<>();
+        List<String> lines = Files.readAllLines(path);
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            String[] f = line.split("\\s+");
+            String where = path + ":" + (i + 1);
+            if (f.length != 3 || !(f[0].equals("device") || f[0].equals("group"))) {
+                throw new IOException(where + ": expected 'device ID KEY' or 'group PREFIX KEY'");
+            }
+            try {
+                Protocol.checkDeviceId(f[1]);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(where + ": " + e.getMessage());
+            }
+            byte[] key;
+            try {
+                key = HexFormat.of().parseHex(f[2]);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(where + ": key is not hex");
+            }
+            if (key.length != 32) {
+                throw new IOException(where + ": key is " + key.length + " bytes (expected: 32, 64 hex digits)");
+            }
+            (f[0].equals("device") ? devices : groups).put(f[1], key);
+        }
+        return new Snapshot(Map.copyOf(devices), groups, modified);
+    }
+
+    /** A line for the file: the secret is turned into a key here and is not kept. */
+    public static String deviceLine(String deviceId, String secret) {
+        return "device " + deviceId + " " + HexFormat.of().formatHex(DeviceToken.deviceKey(deviceId, secret));
+    }
+
+    /** A group line for every id starting with {@code prefix}. */
+    public static String groupLine(String prefix, String secret) {
+        return "group " + prefix + " " + HexFormat.of().formatHex(DeviceToken.groupKey(prefix, secret));
+    }
+
+    /** Adds or replaces the entry for {@code name} (kind "device" or "group") in {@code path}. */
+    public static void upsert(Path path, String kind, String name, String line) throws IOException {
+        List<String> out = new ArrayList<>();
+        boolean replaced = false;
+        if (Files.exists(path)) {
+            for (String l : Files.readAllLines(path)) {
+                String[] f = l.strip().split("\\s+");
+                if (f.length >= 2 && f[0].equals(kind) && f[1].equals(name)) {
+                    if (!replaced) {
+                        out.add(line);
+                        replaced = true;
+                    }
+                } else {
+                    out.add(l);
+                }
+            }
+        }
+        if (!replaced) {
+            out.add(line);
+        }
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        Files.write(tmp, out);
+        Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+}

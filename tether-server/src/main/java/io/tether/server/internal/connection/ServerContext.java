@@ -1,0 +1,163 @@
+package io.tether.server.internal.connection;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.tether.protocol.Reason;
+import io.tether.server.ServerConfig;
+import io.tether.server.SessionClosed;
+import io.tether.server.SessionListener;
+import io.tether.server.SessionOpened;
+import io.netty.channel.Channel;
+import io.tether.server.internal.admission.Admission;
+import io.tether.server.Authenticator;
+import io.tether.server.MessageStore;
+import io.tether.server.SessionRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+import java.util.List;
+
+/**
+ * What every connection of one server shares: configuration, registry, store, listeners and
+ * meters. Immutable after construction and thread-safe.
+ */
+public final class ServerContext {
+    private static final Logger log = LoggerFactory.getLogger(ServerContext.class);
+
+    final ServerConfig config;
+    final SessionRegistry registry;
+    final Authenticator authenticator;
+    final Admission admission;
+    final MessageStore store;
+    final Clock clock;
+    final long handshakeTimeoutNanos;
+    final long drainNanos;
+    private final List<SessionListener> listeners;
+    private final Counter opened;
+    private final Counter gaps;
+    private final Counter[] closedByReason;
+    private final Counter[] authFailures;
+    private final Counter[] refused;
+    private final Counter internalErrors;
+
+    public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Clock clock,
+                         List<SessionListener> listeners, MeterRegistry meters) {
+        this(config, registry, store, Authenticator.allowAll(), clock, listeners, meters);
+    }
+
+    public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Authenticator authenticator,
+                         Clock clock, List<SessionListener> listeners, MeterRegistry meters) {
+        this.config = config;
+        this.registry = registry;
+        this.authenticator = authenticator;
+        this.admission = new Admission(config.maxConnections(), config.connectRate(), config.connectBurst(),
+                config.flapMaxConnects(), config.flapWindow().toNanos(), config.flapBan().toNanos(), TimeUnit.NANOSECONDS);
+        this.store = store;
+        this.clock = clock;
+        this.listeners = List.copyOf(listeners);
+        this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
+        this.drainNanos = config.drain().toNanos();
+        this.opened = Counter.builder("tether.sessions.opened").description("handshakes completed").register(meters);
+        this.gaps = Counter.builder("tether.sequence.gaps").description("DATA that skipped seq numbers").register(meters);
+        Reason[] reasons = Reason.values();
+        this.closedByReason = new Counter[reasons.length];
+        for (Reason r : reasons) {
+            closedByReason[r.ordinal()] = Counter.builder("tether.connections.closed")
+                    .description("connections closed, by reason").tag("reason", r.name()).register(meters);
+        }
+        meters.gauge("tether.sessions.live", registry, SessionRegistry::size);
+        this.internalErrors = Counter.builder("tether.internal.errors")
+                .description("exceptions that were neither I/O nor protocol errors: bugs").register(meters);
+        Admission.Refusal[] refusals = Admission.Refusal.values();
+        this.refused = new Counter[refusals.length];
+        for (Admission.Refusal r : refusals) {
+            refused[r.ordinal()] = Counter.builder("tether.connections.refused")
+                    .description("connections refused at accept, by cause").tag("cause", r.name()).register(meters);
+        }
+        Authenticator.Verdict[] verdicts = Authenticator.Verdict.values();
+        this.authFailures = new Counter[verdicts.length];
+        for (Authenticator.Verdict v : verdicts) {
+            authFailures[v.ordinal()] = Counter.builder("tether.auth.failures")
+                    .description("HELLOs refused, by cause").tag("cause", v.name()).register(meters);
+        }
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public SessionRegistry registry() {
+        return registry;
+    }
+
+    public MessageStore store() {
+        return store;
+    }
+
+    void fireOpen(SessionOpened event) {
+        opened.increment();
+        for (SessionListener l : listeners) {
+            try {
+                l.onOpen(event);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on open", l, e);
+            }
+        }
+    }
+
+    void fireClose(SessionClosed event) {
+        closedByReason[event.reason().ordinal()].increment();
+        for (SessionListener l : listeners) {
+            try {
+                l.onClose(event);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on close", l, e);
+            }
+        }
+    }
+
+    /**
+     * Admission at accept time. An admitted connection holds a slot until it closes: its
+     * {@link ConnectionHandler} gives it back in channelInactive.
+     *
+     * @return why the connection is refused, or NONE
+     */
+    public Admission.Refusal admit(Channel ch) {
+        SocketAddress a = ch.remoteAddress();
+        Admission.Refusal r = admission.admit(a instanceof InetSocketAddress isa ? isa.getAddress() : null,
+                ch.eventLoop().ticker().nanoTime());
+        if (r != Admission.Refusal.NONE) {
+            refused[r.ordinal()].increment();
+        }
+        return r;
+    }
+
+    /** Open connections that were admitted. */
+    public int admittedConnections() {
+        return admission.open();
+    }
+
+    void internalError(Throwable t) {
+        internalErrors.increment();
+        log.error("internal error; closing the connection it happened on", t);
+    }
+
+    void authFailed(Authenticator.Verdict verdict) {
+        authFailures[verdict.ordinal()].increment();
+    }
+
+    void fireGap(String deviceId, long sessionId, long seq) {
+        gaps.increment();
+        for (SessionListener l : listeners) {
+            try {
+                l.onSequenceGap(deviceId, sessionId, seq);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on gap", l, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package io.tether.server.internal.session;
+
+import io.tether.server.Session;
+import io.tether.server.SessionRegistry;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+
+/**
+ * The single-node registry: a concurrent map from device id to its live session. Epochs come from
+ * one counter that starts at the wall-clock time of creation in microseconds, so epochs (and
+ * session ids) do not repeat across restarts of the process.
+ */
+public final class LocalSessionRegistry implements SessionRegistry {
+    private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
+    private final AtomicLong epochs;
+
+    public LocalSessionRegistry() {
+        this(System.currentTimeMillis() * 1000);
+    }
+
+    /** For tests: epochs start after {@code firstEpoch - 1}. */
+    public LocalSessionRegistry(long firstEpoch) {
+        this.epochs = new AtomicLong(firstEpoch - 1);
+    }
+
+    @Override
+    public Session claim(String deviceId, Session session, LongConsumer assignEpoch) {
+        Session[] displaced = new Session[1];
+        // The epoch is drawn inside the per-key atomic section, so claims of one device are
+        // totally ordered by epoch: the session in the map always holds the highest epoch.
+        sessions.compute(deviceId, (id, old) -> {
+            displaced[0] = old;
+            assignEpoch.accept(epochs.incrementAndGet());
+            return session;
+        });
+        return displaced[0];
+    }
+
+    @Override
+    public boolean release(String deviceId, long epoch) {
+        boolean[] removed = new boolean[1];
+        sessions.computeIfPresent(deviceId, (id, current) -> {
+            if (current.epoch() == epoch) {
+                removed[0] = true;
+                return null;
+            }
+            return current;
+        });
+        return removed[0];
+    }
+
+    @Override
+    public Session lookup(String deviceId) {
+        return sessions.get(deviceId);
+    }
+
+    @Override
+    public int size() {
+        return sessions.size();
+    }
+
+    @Override
+    public Iterable<Session> sessions() {
+        List<Session> copy = new ArrayList<>(sessions.values());
+        return copy;
+    }
+}

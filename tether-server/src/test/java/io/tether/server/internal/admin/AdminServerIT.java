@@ -1,0 +1,154 @@
+package io.tether.server.internal.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.tether.server.ConnectionInfo;
+import io.tether.server.RawDevice;
+import io.tether.server.TetherServer;
+import io.tether.transport.kernel.KernelSocket;
+import io.tether.transport.kernel.SocketTable;
+import io.tether.transport.kernel.TcpState;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The admin endpoint over real HTTP, in front of a real gateway with two raw devices connected. */
+class AdminServerIT {
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final List<RawDevice> devices = new ArrayList<>();
+    private TetherServer server;
+    private AdminServer admin;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = TetherServer.builder()
+                .bindAddress(new InetSocketAddress("127.0.0.1", 0))
+                .shutdownTimeout(Duration.ofSeconds(2))
+                .build()
+                .start();
+        admin = AdminServer.start(server, new InetSocketAddress("127.0.0.1", 0));
+        for (String id : List.of("meter-1", "meter-2")) {
+            RawDevice d = new RawDevice(server.port());
+            devices.add(d);
+            d.hello(id, 0);
+        }
+        await().atMost(5, TimeUnit.SECONDS).until(() -> server.registry().size() == 2);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        for (RawDevice d : devices) {
+            d.close();
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(admin.uri().resolve(path)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void sessions_listEachDeviceWithTheAddressItConnectedFrom() throws Exception {
+        HttpResponse<String> res = get("/sessions");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.headers().firstValue("content-type")).hasValue("application/json; charset=utf-8");
+        SessionsSnapshot s = SessionsSnapshot.parse(res.body());
+        assertThat(s.port()).isEqualTo(server.port());
+        assertThat(s.sessions()).isEqualTo(2);
+        assertThat(s.connections()).extracting(ConnectionInfo::deviceId).containsExactlyInAnyOrder("meter-1", "meter-2");
+        assertThat(s.connections()).extracting(c -> c.remote().getPort())
+                .containsExactlyInAnyOrderElementsOf(devices.stream().map(RawDevice::localPort).collect(Collectors.toList()));
+        assertThat(s.connections()).allSatisfy(c -> assertThat(c.state()).isEqualTo("OPEN"));
+    }
+
+    @Test
+    void sockets_showTwoEstablishedAndNoGhostsOrphansOrCloseWait() throws Exception {
+        HttpResponse<String> res = get("/sockets");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.body()).contains("\"port\":" + server.port(), "\"healthy\":true", "\"ESTABLISHED\":2",
+                "\"CLOSE_WAIT\":0", "\"sessions\":2", "\"ghosts\":[]", "\"orphans\":[]");
+    }
+
+    @Test
+    void auditWithoutOneSession_reportsThatDevicesSocketAsAGhost() throws Exception {
+        // The server cannot be made to forget a socket, so hide one of its sessions from the audit.
+        List<ConnectionInfo> all = server.connections();
+        List<ConnectionInfo> withoutMeter2 = all.stream()
+                .filter(c -> !"meter-2".equals(c.deviceId())).collect(Collectors.toList());
+
+        SocketAudit.Report r = SocketAudit.audit(server.port(), withoutMeter2, SocketTable.read());
+
+        assertThat(r.ghosts()).extracting(KernelSocket::remote).extracting(InetSocketAddress::getPort)
+                .containsExactly(devices.get(1).localPort());
+        assertThat(r.ghosts()).allSatisfy(g -> assertThat(g.state()).isEqualTo(TcpState.ESTABLISHED));
+        assertThat(r.orphans()).isEmpty();
+        assertThat(r.healthy()).isFalse();
+    }
+
+    @Test
+    void closedDevice_leavesNoCloseWaitOnceTheServerReacts() throws Exception {
+        devices.get(0).close();
+
+        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(get("/sockets").body())
+                .contains("\"ESTABLISHED\":1", "\"CLOSE_WAIT\":0", "\"sessions\":1", "\"healthy\":true"));
+    }
+
+    @Test
+    void metrics_countTheTwoHandshakes() throws Exception {
+        HttpResponse<String> res = get("/metrics");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.body()).contains("{\"name\":\"tether.sessions.opened\",\"type\":\"counter\",\"tags\":{},\"value\":2}")
+                .contains("{\"name\":\"tether.sessions.live\",\"type\":\"gauge\",\"tags\":{},\"value\":2}");
+    }
+
+    @Test
+    void health_isUpWithTheConnectionCount() throws Exception {
+        HttpResponse<String> res = get("/health");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.body()).isEqualTo("{\"status\":\"UP\",\"port\":" + server.port() + ",\"connections\":2,\"sessions\":2}");
+    }
+
+    @Test
+    void writesAreRefused_andUnknownPathsAreNotFound() throws Exception {
+        HttpResponse<String> post = http.send(HttpRequest.newBuilder(admin.uri().resolve("/sessions"))
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> missing = get("/nope");
+
+        assertThat(post.statusCode()).isEqualTo(405);
+        assertThat(post.headers().firstValue("allow")).hasValue("GET, HEAD");
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(missing.body()).contains("no such endpoint: /nope");
+    }
+
+    @Test
+    void close_stopsListeningButLeavesTheGatewayRunning() throws Exception {
+        admin.close();
+
+        assertThatThrownBy(() -> get("/health")).isInstanceOf(ConnectException.class);
+        assertThat(server.registry().size()).isEqualTo(2);
+        admin.close(); // idempotent
+    }
+}
