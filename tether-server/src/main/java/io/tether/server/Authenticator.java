@@ -1,8 +1,15 @@
 package io.tether.server;
 
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
 /**
- * Decides whether a HELLO may open a session for the device it names. Called on an event loop
- * for every HELLO: must be fast and must not block. Thread-safe.
+ * Decides whether a HELLO may open a session for the device it names. Thread-safe.
+ *
+ * <p>The gateway calls {@link #authenticate} from an event loop and never waits on the stage it
+ * returns: an authenticator that must ask something slow (a database, a remote service) returns
+ * an incomplete stage and completes it from its own thread, and only the handshakes waiting on
+ * it are delayed. An authenticator that is fast and does no I/O implements {@link #check} only.
  */
 public interface Authenticator {
 
@@ -12,10 +19,24 @@ public interface Authenticator {
     }
 
     /**
+     * Checks a credential at once, on the calling thread (an event loop): must not block.
+     *
      * @param credential  the HELLO credential field (never logged)
      * @param nowMillis   wall-clock time, epoch milliseconds
      */
     Verdict check(String deviceId, byte[] credential, long nowMillis);
+
+    /**
+     * Checks a credential without blocking the caller. The default completes at once with
+     * {@link #check}. A stage completed exceptionally counts as a refusal.
+     */
+    default CompletionStage<Verdict> authenticate(String deviceId, byte[] credential, long nowMillis) {
+        try {
+            return CompletableFuture.completedFuture(check(deviceId, credential, nowMillis));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
 
     /** Accepts every HELLO: for local demos and tests only ({@code --insecure-no-auth}). */
     static Authenticator allowAll() {

@@ -12,6 +12,12 @@ public interface Session {
     /** Fencing epoch, assigned by {@link SessionRegistry#claim}; also the session id sent in WELCOME. */
     long epoch();
 
+    /**
+     * Called by the registry, inside its atomic claim, with this session's new epoch: before any
+     * other thread can find the session. Not for other callers.
+     */
+    void assignEpoch(long epoch);
+
     /** The peer address as host:port. */
     String remote();
 

@@ -20,6 +20,7 @@ import io.tether.protocol.Reason;
 import io.tether.server.ConnectionInfo;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionOpened;
+import io.tether.server.SessionRegistry;
 import io.tether.server.internal.admission.Admission;
 import io.tether.server.Authenticator;
 import io.tether.server.AppendResult;
@@ -269,7 +270,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
         int heartbeatMillis = server.config.grantHeartbeatMillis(hello.heartbeatMillis());
         int timeoutMillis = heartbeatMillis == 0 ? 0 : server.config.timeoutMillis(heartbeatMillis);
         deviceId = hello.deviceId();
-        Session displaced = server.registry.claim(deviceId, this, e -> epoch = e);
+        // Interim: LocalSessionRegistry completes at once. The asynchronous handshake replaces this.
+        SessionRegistry.Claim claim = server.registry.claim(deviceId, this).toCompletableFuture().join();
+        Session displaced = claim.previous();
         if (displaced != null) {
             displaced.kick(Reason.TAKEN_OVER);
         }
@@ -385,6 +388,11 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     @Override
     public long epoch() {
         return epoch;
+    }
+
+    @Override
+    public void assignEpoch(long e) {
+        epoch = e;
     }
 
     @Override

@@ -7,7 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongConsumer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The single-node registry: a concurrent map from device id to its live session. Epochs come from
@@ -28,16 +29,20 @@ public final class LocalSessionRegistry implements SessionRegistry {
     }
 
     @Override
-    public Session claim(String deviceId, Session session, LongConsumer assignEpoch) {
+    public CompletionStage<Claim> claim(String deviceId, Session session) {
         Session[] displaced = new Session[1];
+        long[] epoch = new long[1];
         // The epoch is drawn inside the per-key atomic section, so claims of one device are
         // totally ordered by epoch: the session in the map always holds the highest epoch.
         sessions.compute(deviceId, (id, old) -> {
             displaced[0] = old;
-            assignEpoch.accept(epochs.incrementAndGet());
+            epoch[0] = epochs.incrementAndGet();
+            session.assignEpoch(epoch[0]);
             return session;
         });
-        return displaced[0];
+        Session previous = displaced[0];
+        return CompletableFuture.completedFuture(
+                new Claim(epoch[0], previous, null, previous == null ? 0 : previous.epoch()));
     }
 
     @Override
