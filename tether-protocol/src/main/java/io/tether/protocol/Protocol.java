@@ -12,6 +12,8 @@ public final class Protocol {
     public static final int DEFAULT_MAX_FRAME_LENGTH = 65_536;
     /** No server may advertise a smaller maximum: a HELLO with the largest id and credential must fit. */
     public static final int MIN_MAX_FRAME_LENGTH = 2 + 4 + 8 + 1 + 128 + 2 + 1024;
+    /** Largest value of a HELLO's length field: the longest device id and credential (1,169). */
+    public static final int MAX_HELLO_LENGTH = MIN_MAX_FRAME_LENGTH;
     public static final int MAX_DEVICE_ID_LENGTH = 128;
     public static final int MAX_CREDENTIAL_LENGTH = 1024;
     public static final int MAX_BYE_TEXT_LENGTH = 255;

@@ -122,6 +122,42 @@ class FrameDecoderTest {
     }
 
     @Test
+    void firstFrameHello_announcingMoreThanTheLargestHello_failsFromTheLengthFieldAlone() {
+        channel.finishAndReleaseAll();
+        channel = new EmbeddedChannel(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH).firstFrameHello());
+        int tooLong = Protocol.MAX_HELLO_LENGTH + 1;
+
+        assertThat(reasonOf(() -> write(new byte[] {0, 0, (byte) (tooLong >> 8), (byte) tooLong}, 0, 4)))
+                .isEqualTo(Reason.FRAME_TOO_LARGE);
+    }
+
+    @Test
+    void firstFrameHello_otherType_failsAsSoonAsTheTypeByteArrives() {
+        channel.finishAndReleaseAll();
+        channel = new EmbeddedChannel(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH).firstFrameHello());
+        byte[] data = encode(new Frame.Data(1, new byte[1_000]));
+
+        write(data, 0, 5);
+        assertThat(reasonOf(() -> write(data, 5, 1))).isEqualTo(Reason.PROTOCOL_ERROR);
+    }
+
+    @Test
+    void firstFrameHello_largestHelloThenLargeData_areBothAccepted() {
+        channel.finishAndReleaseAll();
+        channel = new EmbeddedChannel(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH).firstFrameHello());
+        Frame.Hello hello = new Frame.Hello(0, 0, "d".repeat(Protocol.MAX_DEVICE_ID_LENGTH),
+                new byte[Protocol.MAX_CREDENTIAL_LENGTH]);
+        Frame.Data big = new Frame.Data(1, new byte[Protocol.DEFAULT_MAX_FRAME_LENGTH - Protocol.HEADER_SIZE - 8]);
+        assertThat(FrameCodec.encodedLength(hello)).isEqualTo(Protocol.LENGTH_FIELD_SIZE + Protocol.MAX_HELLO_LENGTH);
+
+        write(encode(hello), 0, FrameCodec.encodedLength(hello));
+        write(encode(big), 0, FrameCodec.encodedLength(big));
+
+        assertThat((Object) channel.readInbound()).isEqualTo(hello);
+        assertThat((Object) channel.readInbound()).isEqualTo(big);
+    }
+
+    @Test
     void lengthBelowTheHeaderSize_failsWithProtocolErrorBeforeAnyBody() {
         assertThat(reasonOf(() -> write(new byte[] {0, 0, 0, 1}, 0, 4))).isEqualTo(Reason.PROTOCOL_ERROR);
     }

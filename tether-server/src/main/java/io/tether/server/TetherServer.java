@@ -115,7 +115,7 @@ public final class TetherServer implements AutoCloseable {
                                     .addLast("refused", new RefusedConnection(context, refusal));
                             return;
                         }
-                        ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()))
+                        ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()).firstFrameHello())
                                 .addLast("connection", new ConnectionHandler(context));
                     }
                 });

@@ -75,6 +75,28 @@ class BadInputIT {
     }
 
     @Test
+    void unauthenticatedFirstFrameLongerThanAnyHello_isRefusedFromItsHeader_beforeTheBodyIsBuffered() throws Exception {
+        fixture.start(b -> b.drain(Duration.ofMillis(100)));
+        // A first frame announcing 60,000 bytes (below the 64 KiB frame limit, far above the
+        // largest HELLO): refused from its 4-byte length alone, so nobody can make the gateway
+        // hold 64 KiB per connection before authenticating (issue 11, item 6).
+        byte[] header = {0, 0, (byte) 0xEA, 0x60, 1, 1};
+        try (RawDevice bad = new RawDevice(fixture.port())) {
+            bad.sendRaw(header);
+            Frame f = bad.read();
+            assertThat(f).isInstanceOf(Frame.Bye.class);
+            assertThat(((Frame.Bye) f).reason()).isEqualTo(Reason.FRAME_TOO_LARGE);
+        }
+        // DATA as the first frame: refused from its type byte, before its 1,000-byte body arrives.
+        try (RawDevice bad = new RawDevice(fixture.port())) {
+            bad.sendRaw(new byte[] {0, 0, 0x03, (byte) 0xF2, 1, 5});
+            Frame f = bad.read();
+            assertThat(f).isInstanceOf(Frame.Bye.class);
+            assertThat(((Frame.Bye) f).reason()).isEqualTo(Reason.PROTOCOL_ERROR);
+        }
+    }
+
+    @Test
     void thousandsOfHugeLengthPrefixes_doNotGrowTheHeap() throws Exception {
         fixture.start(b -> b.drain(Duration.ZERO));
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
