@@ -6,6 +6,7 @@ import io.tether.protocol.auth.DeviceToken;
 
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.function.LongSupplier;
 
 /**
  * Checks HELLO tokens ({@link DeviceToken}) against a {@link CredentialsFile}: the MAC (compared
@@ -13,12 +14,19 @@ import java.time.Duration;
  * Accepted tokens are remembered (8 bytes each) for one to two times {@code maxLifetime}, longer
  * than any token stays valid, so a captured HELLO cannot be replayed. Tokens may be valid at most
  * {@code maxLifetime} ahead, which bounds that memory.
+ *
+ * <p>Expiry is checked against the wall clock (the device's token carries a wall-clock expiry),
+ * but the memory of accepted tokens ages by a monotonic clock: a wall clock that steps forward
+ * and back (NTP, an operator) must not make the memory forget a token that is valid again once
+ * the clock is back. A captured HELLO could only be replayed if the wall clock were stepped back
+ * by more than the two generations (2 x maxLifetime) the memory spans.
  * Thread-safe.
  */
 public final class TokenAuthenticator implements Authenticator {
     private final CredentialsFile credentials;
     private final long maxLifetimeMillis;
     private final NonceMemory seen;
+    private final LongSupplier monotonicNanos;
 
     /**
      * @param maxLifetime   how far in the future a token's expiry may lie (clock skew included)
@@ -26,7 +34,13 @@ public final class TokenAuthenticator implements Authenticator {
      *                      refused (REPLAY_CACHE_FULL) rather than let replays through
      */
     public TokenAuthenticator(CredentialsFile credentials, Duration maxLifetime, int maxRemembered) {
+        this(credentials, maxLifetime, maxRemembered, System::nanoTime);
+    }
+
+    /** @param monotonicNanos the clock the replay memory ages by (tests drive it) */
+    public TokenAuthenticator(CredentialsFile credentials, Duration maxLifetime, int maxRemembered, LongSupplier monotonicNanos) {
         this.credentials = credentials;
+        this.monotonicNanos = monotonicNanos;
         this.maxLifetimeMillis = maxLifetime.toMillis();
         // An accepted token can be replayed until it expires, at most maxLifetime later: each
         // nonce must be remembered at least that long, which one generation guarantees.
@@ -60,7 +74,7 @@ public final class TokenAuthenticator implements Authenticator {
         // The MAC is a keyed hash of (device, expiry, nonce): its first 8 bytes identify the
         // token as well as the nonce does, and cost 8 bytes to remember.
         long fingerprint = longAt(t.mac(), 0);
-        switch (seen.remember(fingerprint, nowNanosFor(nowMillis))) {
+        switch (seen.remember(fingerprint, monotonicNanos.getAsLong())) {
             case SEEN:
                 return Verdict.REPLAYED;
             case FULL:
@@ -68,11 +82,6 @@ public final class TokenAuthenticator implements Authenticator {
             default:
                 return Verdict.OK;
         }
-    }
-
-    /** The nonce memory ages by the same clock the caller gives (tests drive it). */
-    private static long nowNanosFor(long nowMillis) {
-        return nowMillis * 1_000_000L;
     }
 
     private static long longAt(byte[] b, int off) {

@@ -21,10 +21,13 @@ class TokenAuthenticatorTest {
     @TempDir
     Path dir;
 
+    /** The monotonic clock the replay memory ages by; tests move it with the wall clock they pass. */
+    private long monotonic;
+
     private TokenAuthenticator authenticator(String... lines) throws IOException {
         Path file = dir.resolve("credentials");
         Files.write(file, List.of(lines));
-        return new TokenAuthenticator(CredentialsFile.load(file), Duration.ofMinutes(10), 1_000);
+        return new TokenAuthenticator(CredentialsFile.load(file), Duration.ofMinutes(10), 1_000, () -> monotonic);
     }
 
     @Test
@@ -79,7 +82,7 @@ class TokenAuthenticatorTest {
     void fullReplayMemory_refusesRatherThanForgetsUnexpiredNonces() throws Exception {
         Path file = dir.resolve("credentials");
         Files.write(file, List.of(CredentialsFile.deviceLine("d", "s")));
-        TokenAuthenticator a = new TokenAuthenticator(CredentialsFile.load(file), Duration.ofMinutes(10), 3);
+        TokenAuthenticator a = new TokenAuthenticator(CredentialsFile.load(file), Duration.ofMinutes(10), 3, () -> monotonic);
         byte[] key = DeviceToken.deviceKey("d", "s");
         for (int i = 0; i < 3; i++) {
             assertThat(a.check("d", DeviceToken.create(key, "d", NOW + 60_000), NOW)).isEqualTo(Verdict.OK);
@@ -88,6 +91,7 @@ class TokenAuthenticatorTest {
         // Once two generations (2 x the 10 min lifetime) have passed, those tokens have long
         // expired and their fingerprints are forgotten.
         long later = NOW + Duration.ofMinutes(20).toMillis() + 1;
+        monotonic += Duration.ofMinutes(20).toNanos() + 1;
         assertThat(a.check("d", DeviceToken.create(key, "d", later + 60_000), later)).isEqualTo(Verdict.OK);
         assertThat(a.check("d", DeviceToken.create(key, "d", later + 60_000), later)).isEqualTo(Verdict.OK);
     }
@@ -98,10 +102,29 @@ class TokenAuthenticatorTest {
         byte[] token = DeviceToken.create(DeviceToken.deviceKey("d", "s"), "d", NOW + Duration.ofMinutes(10).toMillis());
         assertThat(a.check("d", token, NOW)).isEqualTo(Verdict.OK);
         for (long t = NOW; t < NOW + Duration.ofMinutes(10).toMillis(); t += 17_000) {
+            monotonic = Duration.ofMillis(t - NOW).toNanos();
             // Other devices' HELLOs keep the generations turning meanwhile.
             assertThat(a.check("d", token, t)).as("at +%d ms", t - NOW).isEqualTo(Verdict.REPLAYED);
         }
         assertThat(a.check("d", token, NOW + Duration.ofMinutes(10).toMillis())).isEqualTo(Verdict.EXPIRED);
+    }
+
+    @Test
+    void wallClockSteppingForwardAndBack_doesNotLetACapturedHelloIn() throws Exception {
+        TokenAuthenticator a = authenticator(CredentialsFile.deviceLine("d", "s"), CredentialsFile.deviceLine("e", "s"));
+        byte[] captured = DeviceToken.create(DeviceToken.deviceKey("d", "s"), "d", NOW + Duration.ofMinutes(5).toMillis());
+        assertThat(a.check("d", captured, NOW)).isEqualTo(Verdict.OK);
+
+        // The wall clock jumps 20 minutes ahead (two generations of the 10-minute lifetime) while
+        // one real second passes; another device's HELLO is checked at that time.
+        monotonic += Duration.ofSeconds(1).toNanos();
+        long ahead = NOW + Duration.ofMinutes(20).toMillis();
+        assertThat(a.check("e", DeviceToken.create(DeviceToken.deviceKey("e", "s"), "e", ahead + 60_000), ahead))
+                .isEqualTo(Verdict.OK);
+
+        // The clock is stepped back: the captured token is within its validity again.
+        monotonic += Duration.ofSeconds(1).toNanos();
+        assertThat(a.check("d", captured, NOW + 2_000)).isEqualTo(Verdict.REPLAYED);
     }
 
     @Test
