@@ -28,8 +28,11 @@ import java.util.TreeMap;
  * {@code tether credentials add}.
  *
  * <p>{@link #reload()} re-reads the file; a file with an error leaves the previous keys in force
- * and reports the error, so a typo never locks every device out. Thread-safe: lookups read an
- * immutable snapshot.
+ * and reports the error, so a typo never locks every device out. So does a file that cannot be
+ * what the operator meant: one with no entries (every device would be refused), one whose last
+ * line has no line end (a file still being written, or cut short — {@code tether credentials add}
+ * always ends lines), and anything that is not a regular file (a FIFO would block the reader
+ * forever). Thread-safe: lookups read an immutable snapshot.
  */
 public final class CredentialsFile {
     private final Path path;
@@ -98,11 +101,36 @@ public final class CredentialsFile {
         return null;
     }
 
+    /** A credentials file of a million devices is about 100 MB; anything beyond this is not one. */
+    private static final long MAX_FILE_BYTES = 256L * 1024 * 1024;
+
     private static Snapshot parse(Path path) throws IOException {
+        // Checked before opening: opening a FIFO for reading blocks until a writer appears.
+        if (!Files.isRegularFile(path)) {
+            throw new IOException("credentials file " + path + (Files.exists(path)
+                    ? " is not a regular file (a directory, FIFO or device?)" : " does not exist"));
+        }
         FileTime modified = Files.getLastModifiedTime(path);
+        long size = Files.size(path);
+        if (size > MAX_FILE_BYTES) {
+            throw new IOException("credentials file " + path + " is " + size + " bytes (expected: at most "
+                    + MAX_FILE_BYTES + ")");
+        }
+        byte[] bytes = Files.readAllBytes(path);
+        if (bytes.length > 0 && bytes[bytes.length - 1] != '\n') {
+            throw new IOException("credentials file " + path + ": the last line has no line end: the file is"
+                    + " still being written or was cut short (tether credentials add ends every line)");
+        }
+        String text;
+        try {
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException("credentials file " + path + " is not text (not UTF-8): is it the right file?");
+        }
         Map<String, byte[]> devices = new HashMap<>();
         TreeMap<String, byte[]> groups = new TreeMap<>();
-        List<String> lines = Files.readAllLines(path);
+        List<String> lines = text.lines().toList();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) {
@@ -128,6 +156,10 @@ public final class CredentialsFile {
                 throw new IOException(where + ": key is " + key.length + " bytes (expected: 32, 64 hex digits)");
             }
             (f[0].equals("device") ? devices : groups).put(f[1], key);
+        }
+        if (devices.isEmpty() && groups.isEmpty()) {
+            throw new IOException("credentials file " + path + " has no entries: every device would be refused"
+                    + " (add one with: tether credentials add --file " + path + " --device ID --secret-env VAR)");
         }
         return new Snapshot(Map.copyOf(devices), groups, modified);
     }

@@ -146,6 +146,54 @@ class TokenAuthenticatorTest {
     }
 
     @Test
+    void reload_refusesFilesThatCannotBeWhatWasMeant_andKeepsTheOldKeys() throws Exception {
+        Path file = dir.resolve("credentials");
+        Files.write(file, List.of(CredentialsFile.deviceLine("a", "1"), CredentialsFile.deviceLine("b", "2")));
+        CredentialsFile creds = CredentialsFile.load(file);
+        long t = System.currentTimeMillis();
+
+        Files.writeString(file, "# all devices removed\n\n");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(t += 5_000));
+        assertThatThrownBy(() -> creds.reload(false)).hasMessageContaining("has no entries");
+
+        Files.writeString(file, "");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(t += 5_000));
+        assertThatThrownBy(() -> creds.reload(false)).hasMessageContaining("has no entries");
+
+        // Half-written: the first line and part of the second, or the first line without its end.
+        String first = CredentialsFile.deviceLine("a", "1");
+        Files.writeString(file, first + "\ndevice b 9f86");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(t += 5_000));
+        assertThatThrownBy(() -> creds.reload(false)).hasMessageContaining("no line end");
+        Files.writeString(file, first);
+        Files.setLastModifiedTime(file, FileTime.fromMillis(t += 5_000));
+        assertThatThrownBy(() -> creds.reload(false)).hasMessageContaining("no line end");
+
+        Files.write(file, new byte[] {(byte) 0xFF, (byte) 0xFE, 0, 1, '\n'});
+        Files.setLastModifiedTime(file, FileTime.fromMillis(t += 5_000));
+        assertThatThrownBy(() -> creds.reload(false)).hasMessageContaining("not text");
+
+        assertThat(creds.keyFor("b")).as("previous keys stay in force").isEqualTo(DeviceToken.deviceKey("b", "2"));
+        assertThatThrownBy(() -> CredentialsFile.load(dir.resolve("empty-at-start")))
+                .hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void reload_ofAFifo_failsAtOnce_insteadOfBlockingTheReloader() throws Exception {
+        Path file = dir.resolve("credentials");
+        Files.write(file, List.of(CredentialsFile.deviceLine("a", "1")));
+        CredentialsFile creds = CredentialsFile.load(file);
+        Files.delete(file);
+        Process mkfifo = new ProcessBuilder("mkfifo", file.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo unavailable");
+
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> creds.reload(true)).hasMessageContaining("not a regular file");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+        assertThat(creds.keyFor("a")).isNotNull();
+    }
+
+    @Test
     void credentialsFile_neverContainsTheSecret() throws Exception {
         Path file = dir.resolve("credentials");
         CredentialsFile.upsert(file, "device", "truck-1", CredentialsFile.deviceLine("truck-1", "correct horse battery"));
