@@ -91,6 +91,32 @@ public final class HostPort {
         }
     }
 
+    /**
+     * Parses {@code IPV4:PORT} or {@code [IPV6]:PORT} where the host is an IP address literal, and
+     * never asks DNS: for addresses read back from JSON or logs.
+     *
+     * @throws IllegalArgumentException if the form is wrong or the host is not an IP literal
+     */
+    public static InetSocketAddress parseLiteral(String what, String value) {
+        InetSocketAddress a = parse(what, value);
+        if (!a.isUnresolved()) {
+            return a;
+        }
+        String host = a.getHostString();
+        boolean literal = host.indexOf(':') >= 0
+                ? host.matches("[0-9A-Fa-f:.]+(%[\\w.]+)?")
+                : host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        if (!literal) {
+            throw new IllegalArgumentException(what + " '" + value + "': '" + host + "' is not an IP address literal");
+        }
+        try {
+            // A literal: getByName parses it and does not look anything up.
+            return new InetSocketAddress(InetAddress.getByName(host), a.getPort());
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(what + " '" + value + "': " + e.getMessage());
+        }
+    }
+
     private static int port(String what, String value, String port) {
         try {
             int p = Integer.parseInt(port);

@@ -25,9 +25,9 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tether.server.TetherServer;
+import io.tether.transport.HostPort;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,7 +62,11 @@ import java.util.concurrent.TimeUnit;
  * <p>It runs on one event loop of its own, separate from the gateway's, so a slow admin request
  * (an audit reads every TCP socket of the namespace from {@code /proc}) never delays a device.
  * Requests other than GET and HEAD are answered 405; unknown paths 404; request bodies are capped
- * at 8 KiB; a connection idle for 60 s is closed.
+ * at 8 KiB. Its connections are bounded, because each costs a descriptor the gateway and its
+ * store may need: at most {@link Limits#maxConnections} at once (more are answered 503 and
+ * closed), a request must be complete within {@link Limits#requestTimeout} of its first byte,
+ * and a connection waiting for its next request is closed after {@link Limits#idleTimeout} —
+ * bytes that trickle in extend neither.
  *
  * <p>Thread-safe. {@link #close()} is idempotent.
  */
@@ -73,16 +77,40 @@ public final class AdminServer implements AutoCloseable {
     public static final InetSocketAddress DEFAULT_ADDRESS = new InetSocketAddress(InetAddress.getLoopbackAddress(), 7401);
 
     private static final int MAX_REQUEST_BYTES = 8 * 1024;
-    private static final int IDLE_SECONDS = 60;
+
+    /**
+     * Bounds on admin connections.
+     *
+     * @param maxConnections admin connections open at once; more are answered 503 and closed
+     * @param requestTimeout from a request's first byte to its last
+     * @param idleTimeout    how long a connection may wait for its next request
+     */
+    public record Limits(int maxConnections, java.time.Duration requestTimeout, java.time.Duration idleTimeout) {
+        /** 32 connections, 10 s per request, 60 s idle. */
+        public static final Limits DEFAULT = new Limits(32, java.time.Duration.ofSeconds(10), java.time.Duration.ofSeconds(60));
+
+        public Limits {
+            if (maxConnections < 1) {
+                throw new IllegalArgumentException("admin maxConnections " + maxConnections + " (expected: >= 1)");
+            }
+            if (requestTimeout.isNegative() || requestTimeout.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
+                throw new IllegalArgumentException("admin timeouts must be > 0");
+            }
+        }
+    }
 
     private final TetherServer server;
     private final EventLoopGroup group;
     private final ChannelGroup channels = new DefaultChannelGroup("tether-admin", GlobalEventExecutor.INSTANCE);
     private final Channel listener;
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private final io.micrometer.core.instrument.Counter refused;
     private volatile boolean closed;
 
-    private AdminServer(TetherServer server, InetSocketAddress address) {
+    private AdminServer(TetherServer server, InetSocketAddress address, Limits limits) {
         this.server = server;
+        this.refused = io.micrometer.core.instrument.Counter.builder("tether.admin.connections.refused")
+                .description("admin connections refused: too many open").register(server.meters());
         this.group = server.transport().newGroup(1, "tether-admin");
         Handler handler = new Handler();
         ServerBootstrap b = new ServerBootstrap()
@@ -93,8 +121,23 @@ public final class AdminServer implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         channels.add(ch);
+                        if (open.incrementAndGet() > limits.maxConnections()) {
+                            open.decrementAndGet();
+                            refused.increment();
+                            byte[] body = Json.error(503, "too many admin connections (at most "
+                                    + limits.maxConnections() + ")").getBytes(StandardCharsets.UTF_8);
+                            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                                    HttpResponseStatus.SERVICE_UNAVAILABLE, Unpooled.wrappedBuffer(body));
+                            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8");
+                            res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+                            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                            ch.pipeline().addLast(new HttpServerCodec());
+                            ch.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                            return;
+                        }
+                        ch.closeFuture().addListener(f -> open.decrementAndGet());
                         ch.pipeline()
-                                .addLast(new ReadTimeoutHandler(IDLE_SECONDS))
+                                .addLast(new RequestDeadline(limits.requestTimeout().toNanos(), limits.idleTimeout().toNanos()))
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES))
                                 .addLast(handler);
@@ -129,9 +172,20 @@ public final class AdminServer implements AutoCloseable {
      * @throws NullPointerException if an argument is null
      */
     public static AdminServer start(TetherServer server, InetSocketAddress address) {
+        return start(server, address, Limits.DEFAULT);
+    }
+
+    /** As {@link #start(TetherServer, InetSocketAddress)}, with bounds on admin connections. */
+    public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits) {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(address, "address");
-        return new AdminServer(server, address);
+        Objects.requireNonNull(limits, "limits");
+        return new AdminServer(server, address, limits);
+    }
+
+    /** Admin connections open now. */
+    public int openConnections() {
+        return open.get();
     }
 
     /** The bound address (useful with port 0). */
@@ -162,30 +216,12 @@ public final class AdminServer implements AutoCloseable {
         if (v.endsWith("/")) {
             v = v.substring(0, v.length() - 1);
         }
-        int colon = v.lastIndexOf(':');
-        if (colon <= 0 || colon == v.length() - 1) {
-            throw new IllegalArgumentException("admin address: '" + value + "' (expected: HOST:PORT, e.g. 127.0.0.1:7401)");
+        if (v.indexOf(':') < 0) {
+            // A bare port would listen on every interface: the endpoint names devices and their
+            // addresses, so the host is never implied.
+            throw new IllegalArgumentException("--admin '" + value + "': expected HOST:PORT, e.g. 127.0.0.1:7401");
         }
-        String host = v.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        } else if (host.indexOf(':') >= 0) {
-            throw new IllegalArgumentException("admin address: '" + value + "' (expected: [IPV6]:PORT for an IPv6 address)");
-        }
-        int port;
-        try {
-            port = Integer.parseInt(v.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("admin address: '" + value + "' (expected: a numeric port)");
-        }
-        if (port < 0 || port > 0xFFFF) {
-            throw new IllegalArgumentException("admin address: port " + port + " (expected: 0 to 65535)");
-        }
-        try {
-            return new InetSocketAddress(InetAddress.getByName(host), port);
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("admin address: '" + host + "' does not resolve", e);
-        }
+        return HostPort.resolve("--admin", v);
     }
 
     /** Stops listening and closes every admin connection. Idempotent; does not touch the gateway. */
@@ -284,6 +320,10 @@ public final class AdminServer implements AutoCloseable {
             }
             boolean keepAlive = req.decoderResult().isSuccess() && HttpUtil.isKeepAlive(req);
             HttpUtil.setKeepAlive(res, keepAlive);
+            RequestDeadline deadline = ctx.pipeline().get(RequestDeadline.class);
+            if (deadline != null) {
+                deadline.requestDone();
+            }
             if (keepAlive) {
                 ctx.writeAndFlush(res, ctx.voidPromise());
             } else {

@@ -1,5 +1,7 @@
 package io.tether.server.internal.admin;
 
+import io.tether.transport.HostPort;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.micrometer.core.instrument.Meter;
@@ -45,13 +47,9 @@ final class Json {
 
     /** {@code 127.0.0.1:7400} or {@code [2001:db8::1]:7400}; {@code null} stays null. */
     static String formatAddress(InetSocketAddress a) {
-        if (a == null) {
-            return null;
-        }
-        InetAddress ip = a.getAddress();
-        String host = ip == null ? a.getHostString() : ip.getHostAddress();
-        return (ip instanceof Inet6Address ? "[" + host + "]" : host) + ":" + a.getPort();
+        return HostPort.format(a);
     }
+
 
     /**
      * Reads what {@link #formatAddress} wrote. Only IP literals are accepted, so no name is ever
@@ -60,33 +58,7 @@ final class Json {
      * @throws IllegalArgumentException if {@code s} is not {@code IPV4:PORT} or {@code [IPV6]:PORT}
      */
     static InetSocketAddress parseAddress(String s) {
-        int colon = s.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new IllegalArgumentException("'" + s + "' is not ADDR:PORT");
-        }
-        String host = s.substring(0, colon);
-        int port;
-        try {
-            port = Integer.parseInt(s.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + s + "': port is not a number");
-        }
-        if (port < 0 || port > 0xFFFF) {
-            throw new IllegalArgumentException("'" + s + "': port " + port + " (expected: 0-65535)");
-        }
-        boolean v6 = host.startsWith("[") && host.endsWith("]");
-        if (v6) {
-            host = host.substring(1, host.length() - 1);
-        }
-        boolean literal = v6 ? host.matches("[0-9A-Fa-f:.]+(%[\\w.]+)?") : host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
-        if (!literal) {
-            throw new IllegalArgumentException("'" + s + "': '" + host + "' is not an IP address literal");
-        }
-        try {
-            return new InetSocketAddress(InetAddress.getByName(host), port);
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("'" + s + "': " + e.getMessage(), e);
-        }
+        return HostPort.parseLiteral("address", s);
     }
 
     static void writeConnection(JsonGenerator g, ConnectionInfo c) throws IOException {

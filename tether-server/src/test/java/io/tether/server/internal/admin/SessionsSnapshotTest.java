@@ -16,7 +16,7 @@ class SessionsSnapshotTest {
         assertThat(AdminServer.parseAddress("127.0.0.1:7401")).isEqualTo(new InetSocketAddress("127.0.0.1", 7401));
         assertThat(AdminServer.parseAddress("http://[::1]:7401/").getPort()).isEqualTo(7401);
         assertThatThrownBy(() -> AdminServer.parseAddress("7401")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("expected: HOST:PORT");
+                .hasMessageContaining("expected HOST:PORT");
         assertThatThrownBy(() -> AdminServer.parseAddress("::1:7401")).isInstanceOf(IllegalArgumentException.class);
     }
 
