@@ -5,7 +5,7 @@ import io.netty.channel.ChannelOption;
 import io.tether.client.ClientListener;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Reason;
-import io.tether.server.internal.connection.ConnectionHandler;
+import io.tether.server.internal.connection.Connection;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
 import io.tether.server.StoredMessage;
 import org.junit.jupiter.api.AfterEach;
@@ -49,7 +49,7 @@ class DeviceSdkIT {
         return server;
     }
 
-    private static void reset(ConnectionHandler h) {
+    private static void reset(Connection h) {
         Channel ch = h.channel();
         ch.eventLoop().execute(() -> {
             ch.config().setOption(ChannelOption.SO_LINGER, 0);
@@ -96,10 +96,10 @@ class DeviceSdkIT {
             acks.add(client.send(payload(i)));
             if (i % 1_000 == 500) {
                 // Cut the connection from the server side, mid-stream, with RST.
-                ConnectionHandler[] live = new ConnectionHandler[1];
+                Connection[] live = new Connection[1];
                 await().atMost(5, TimeUnit.SECONDS).until(() -> {
                     io.tether.server.Session s = server.registry().lookup("truck-1");
-                    live[0] = (ConnectionHandler) s;
+                    live[0] = (Connection) s;
                     return client.isConnected() && s != null && s.epoch() == client.sessionId();
                 });
                 reset(live[0]);

@@ -1,5 +1,7 @@
 package io.tether.server.internal.connection;
 
+import io.tether.server.internal.core.ServerContext;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -34,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Handshake, heartbeat, drain and takeover logic on EmbeddedChannel with a frozen clock: every
  * deadline is reached by advancing the mock ticker, never by sleeping.
  */
-class ConnectionHandlerTest {
+class ConnectionTest {
     private final MockTicker ticker = Ticker.newMockTicker();
     private final LocalSessionRegistry registry = new LocalSessionRegistry(100);
     private final InMemoryMessageStore store = new InMemoryMessageStore();
@@ -70,7 +72,7 @@ class ConnectionHandlerTest {
     private EmbeddedChannel connect() {
         EmbeddedChannel ch = EmbeddedChannel.builder()
                 .ticker(ticker)
-                .handlers(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), new ConnectionHandler(context))
+                .handlers(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), new Connection(context))
                 .build();
         channels.add(ch);
         return ch;
@@ -278,7 +280,7 @@ class ConnectionHandlerTest {
     }
 
     @Test
-    void duplicateData_isAckedAgainButStoredOnce() {
+    void duplicateData_isAckedAgainEveryTimeWithTheCumulativeAck_butStoredOnce() {
         EmbeddedChannel ch = connect();
         hello(ch, "d1", 1_000);
         send(ch, new Frame.Data(1, bytes("a")));
@@ -289,7 +291,8 @@ class ConnectionHandlerTest {
         for (Frame f; (f = received(ch)) != null; ) {
             out.add(f);
         }
-        assertThat(out).containsExactly(new Frame.Ack(1), new Frame.Ack(2));
+        // docs/PROTOCOL.md 6.5: each resend below the last ACK is answered with the cumulative ACK.
+        assertThat(out).containsExactly(new Frame.Ack(1), new Frame.Ack(2), new Frame.Ack(2), new Frame.Ack(2));
         assertThat(store.messages("d1")).extracting(StoredMessage::seq).containsExactly(1L, 2L);
     }
 
