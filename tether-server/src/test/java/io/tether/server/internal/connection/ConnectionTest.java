@@ -13,7 +13,10 @@ import io.tether.protocol.FrameCodec;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
+import io.tether.server.Authenticator;
+import io.tether.server.Session;
 import io.tether.server.SessionClosed;
+import io.tether.server.SessionRegistry;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.tether.server.TetherServer;
@@ -28,6 +31,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -393,5 +398,121 @@ class ConnectionTest {
         assertThat(received(fresh)).isEqualTo(new Frame.Ack(1));
         assertThat(received(fresh)).isEqualTo(new Frame.Ack(2));
         assertThat(store.messages("d1")).extracting(StoredMessage::seq).containsExactly(1L, 2L);
+    }
+
+    // ---- asynchronous handshake ------------------------------------------------------------
+
+    /** Claims complete only when the test says so, as a remote directory's would. */
+    private final class DeferredRegistry implements SessionRegistry {
+        final List<Runnable> pending = new ArrayList<>();
+
+        @Override
+        public CompletionStage<Claim> claim(String deviceId, Session session) {
+            CompletableFuture<Claim> f = new CompletableFuture<>();
+            pending.add(() -> registry.claim(deviceId, session).thenAccept(f::complete));
+            return f;
+        }
+
+        void completeAll() {
+            pending.forEach(Runnable::run);
+            pending.clear();
+        }
+
+        @Override
+        public boolean release(String deviceId, long epoch) {
+            return registry.release(deviceId, epoch);
+        }
+
+        @Override
+        public Session lookup(String deviceId) {
+            return registry.lookup(deviceId);
+        }
+
+        @Override
+        public int size() {
+            return registry.size();
+        }
+
+        @Override
+        public Iterable<Session> sessions() {
+            return registry.sessions();
+        }
+    }
+
+    private ServerContext contextWith(SessionRegistry r, Authenticator a) {
+        return new ServerContext(TetherServer.builder().handshakeTimeout(Duration.ofSeconds(10))
+                .heartbeat(Duration.ofSeconds(30)).drain(Duration.ofSeconds(2)).config(), r, store, a,
+                Clock.systemUTC(), List.of(new SessionListener() {
+                    @Override
+                    public void onClose(SessionClosed event) {
+                        closes.add(event);
+                    }
+                }), new SimpleMeterRegistry());
+    }
+
+    @Test
+    void channelClosedWhileTheClaimIsInFlight_releasesTheClaim_noGhostStays() {
+        DeferredRegistry deferred = new DeferredRegistry();
+        context = contextWith(deferred, Authenticator.allowAll());
+        EmbeddedChannel ch = connect();
+        send(ch, new Frame.Hello(1_000, 0, "d1", new byte[0]));
+        assertThat(received(ch)).isNull();
+        assertThat(ch.config().isAutoRead()).as("not reading while the HELLO is answered").isFalse();
+
+        ch.close(); // the device went away
+        deferred.completeAll(); // ...and then the directory answers
+
+        assertThat(registry.lookup("d1")).isNull();
+        assertThat(registry.size()).isZero();
+        assertThat(closes).singleElement().satisfies(c -> {
+            assertThat(c.reason()).isEqualTo(Reason.PEER_CLOSED);
+            assertThat(c.claimedDevice()).isEqualTo("d1");
+        });
+    }
+
+    @Test
+    void helloInFlight_theHandshakeDeadlineStillApplies_andALateVerdictClaimsNothing() {
+        CompletableFuture<Authenticator.Verdict> verdict = new CompletableFuture<>();
+        context = contextWith(registry, new Authenticator() {
+            @Override
+            public Verdict check(String deviceId, byte[] credential, long nowMillis) {
+                throw new AssertionError("the blocking form must not be called");
+            }
+
+            @Override
+            public CompletionStage<Verdict> authenticate(String deviceId, byte[] credential, long nowMillis) {
+                return verdict;
+            }
+        });
+        EmbeddedChannel ch = connect();
+        send(ch, new Frame.Hello(1_000, 0, "d1", new byte[0]));
+        advance(10_000);
+        Frame.Bye bye = (Frame.Bye) received(ch);
+        assertThat(bye.reason()).isEqualTo(Reason.HANDSHAKE_TIMEOUT);
+        assertThat(ch.config().isAutoRead()).as("the drain reads").isTrue();
+
+        verdict.complete(Authenticator.Verdict.OK);
+        ch.runPendingTasks();
+        assertThat(registry.size()).isZero();
+        assertThat(received(ch)).as("no WELCOME after the BYE").isNull();
+        advance(2_000);
+        assertThat(ch.isOpen()).isFalse();
+        assertThat(closes).singleElement().extracting(SessionClosed::reason).isEqualTo(Reason.HANDSHAKE_TIMEOUT);
+    }
+
+    @Test
+    void frameBeforeWelcome_isAProtocolError_andNothingIsClaimed() {
+        DeferredRegistry deferred = new DeferredRegistry();
+        context = contextWith(deferred, Authenticator.allowAll());
+        EmbeddedChannel ch = connect();
+        ByteBuf buf = Unpooled.buffer();
+        FrameCodec.encode(new Frame.Hello(1_000, 0, "d1", new byte[0]), buf);
+        FrameCodec.encode(new Frame.Data(1, bytes("too early")), buf);
+        ch.writeInbound(buf);
+        assertThat(((Frame.Bye) received(ch)).reason()).isEqualTo(Reason.PROTOCOL_ERROR);
+
+        deferred.completeAll();
+        assertThat(registry.size()).isZero();
+        assertThat(store.messages("d1")).isEmpty();
     }
 }
