@@ -196,12 +196,15 @@ class ProtocolConformanceIT {
     @Test
     void serverBusy_byeReachesADeviceThatReadsLate_FinBeforeRst() throws Exception {
         fixture.start(b -> b.maxConnections(1));
-        try (RawDevice admitted = new RawDevice(fixture.port()); RawDevice late = new RawDevice(fixture.port())) {
-            admitted.hello("in", 60_000);
+        try (RawDevice admitted = new RawDevice(fixture.port())) {
+            admitted.hello("in", 60_000); // holds the one slot before the next device connects
+            RawDevice late = new RawDevice(fixture.port());
             late.send(new Frame.Hello(60_000, 0, "out", new byte[0]));
-            Frame.Bye bye = byeThenFin(late);
-            assertThat(bye.reason()).isEqualTo(Reason.SERVER_BUSY);
-            assertThat(bye.reconnectAfterMillis()).isPositive();
+            try (late) {
+                Frame.Bye bye = byeThenFin(late);
+                assertThat(bye.reason()).isEqualTo(Reason.SERVER_BUSY);
+                assertThat(bye.reconnectAfterMillis()).isPositive();
+            }
         }
     }
 
