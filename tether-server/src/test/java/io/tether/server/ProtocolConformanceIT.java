@@ -172,6 +172,23 @@ class ProtocolConformanceIT {
         await().atMost(5, TimeUnit.SECONDS).until(() -> !fixture.closesOf(Reason.HANDSHAKE_TIMEOUT).isEmpty());
     }
 
+    @Test
+    void defaultFlappingLimit_is15ConnectsPerMinute_the16thIsRefusedFor5Minutes() throws Exception {
+        fixture.start(b -> b);
+        for (int i = 1; i <= 15; i++) {
+            try (RawDevice d = new RawDevice(fixture.port())) {
+                d.hello("reboot-loop", 60_000);
+            }
+        }
+        try (RawDevice d = new RawDevice(fixture.port())) {
+            d.send(new Frame.Hello(60_000, 0, "reboot-loop", new byte[0]));
+            Frame.Bye bye = (Frame.Bye) d.read();
+            assertThat(bye.reason()).isEqualTo(Reason.FLAPPING);
+            // The ban's time left: 5 min, less the (sub-second) time since it began.
+            assertThat(bye.reconnectAfterMillis()).isBetween(295_000, 300_000);
+        }
+    }
+
     // ---- (d) AUTH_FAILED close event -------------------------------------------------------
 
     @Test
