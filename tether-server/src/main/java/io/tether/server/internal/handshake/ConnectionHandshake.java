@@ -49,9 +49,14 @@ public abstract class ConnectionHandshake extends ConnectionDelivery implements 
     protected final void hello(Frame.Hello hello) {
         state = WELCOMING;
         deviceId = hello.deviceId();
-        reading(false);
         call(() -> server.authenticator.authenticate(hello.deviceId(), hello.credential(), server.clock.millis()))
                 .whenComplete((verdict, error) -> onLoop(() -> authenticated(hello, verdict, error)));
+        if (state == WELCOMING) {
+            // Something answers later (answers that were ready ran inline, above, and moved the
+            // state on): stop reading until then. Only now, so that the common all-local
+            // handshake pays no auto-read toggle (two epoll_ctl calls).
+            reading(false);
+        }
     }
 
     private void authenticated(Frame.Hello hello, Authenticator.Verdict verdict, Throwable error) {
