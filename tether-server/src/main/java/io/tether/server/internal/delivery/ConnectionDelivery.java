@@ -9,6 +9,7 @@ import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.transport.errno.IoFailure;
 
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 
@@ -79,7 +80,16 @@ public abstract class ConnectionDelivery extends ConnectionClose {
             // Stop feeding a full queue from this channel only. Frames already decoded in this
             // read batch are still appended: at most one batch more than the high-water mark.
             reading(false);
-            store.whenWritable(() -> ctx.executor().execute(this::storeWritable));
+            store.whenWritable(this::storeWritableSoon);
+        }
+    }
+
+    /** Called by the store, on any thread, once its queue has drained. */
+    private void storeWritableSoon() {
+        try {
+            ctx.executor().execute(this::storeWritable);
+        } catch (RejectedExecutionException e) {
+            // The event loop is shutting down with the server: nothing left to resume.
         }
     }
 
