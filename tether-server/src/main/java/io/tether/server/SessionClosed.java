@@ -17,8 +17,12 @@ import io.tether.protocol.Reason;
  * @param lateMillis     for deadline reasons (heartbeat, handshake): time from the deadline to
  *                       its detection, in milliseconds; otherwise -1
  * @param drainedFrames  DATA frames received and stored during the drain of a graceful close
+ * @param claimedDevice  the device id the connection's HELLO named, whether or not it was
+ *                       admitted (e.g. for {@link Reason#AUTH_FAILED}); null if no HELLO arrived
+ * @param authCause      for {@link Reason#AUTH_FAILED}: why, as an
+ *                       {@link Authenticator.Verdict} name (e.g. "BAD_MAC"); otherwise null
  */
 public record SessionClosed(long atMillis, String deviceId, long sessionId, String remote, Reason reason,
                             String errnoName, int errnoNumber, String detail, long durationMillis,
-                            double lateMillis, int drainedFrames) {
+                            double lateMillis, int drainedFrames, String claimedDevice, String authCause) {
 }

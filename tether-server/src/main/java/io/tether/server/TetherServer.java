@@ -18,9 +18,9 @@ import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.server.Authenticator;
 import io.tether.server.internal.admission.Admission;
-import io.tether.server.internal.connection.ConnectionHandler;
+import io.tether.server.internal.connection.Connection;
 import io.tether.server.internal.connection.RefusedConnection;
-import io.tether.server.internal.connection.ServerContext;
+import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
 import io.tether.server.MessageStore;
 import io.tether.server.internal.session.LocalSessionRegistry;
@@ -116,7 +116,7 @@ public final class TetherServer implements AutoCloseable {
                             return;
                         }
                         ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()).firstFrameHello())
-                                .addLast("connection", new ConnectionHandler(context));
+                                .addLast("connection", new Connection(context));
                     }
                 });
         transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), config.keepAliveIdle(), config.keepAliveInterval(),
@@ -177,7 +177,7 @@ public final class TetherServer implements AutoCloseable {
     public List<ConnectionInfo> connections() {
         List<ConnectionInfo> out = new ArrayList<>(connections.size());
         for (Channel ch : connections) {
-            ConnectionHandler h = ch.pipeline().get(ConnectionHandler.class);
+            Connection h = ch.pipeline().get(Connection.class);
             if (h != null && ch.isOpen()) {
                 out.add(h.info());
             }
@@ -215,7 +215,7 @@ public final class TetherServer implements AutoCloseable {
         serverChannel.close().syncUninterruptibly();
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
         for (Channel ch : connections) {
-            ConnectionHandler h = ch.pipeline().get(ConnectionHandler.class);
+            Connection h = ch.pipeline().get(Connection.class);
             if (h != null) {
                 h.kick(Reason.SERVER_SHUTDOWN);
             }

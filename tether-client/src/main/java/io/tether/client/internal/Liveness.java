@@ -3,16 +3,16 @@ package io.tether.client.internal;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.EventExecutor;
 import io.tether.protocol.Frame;
+import io.tether.transport.Deadline;
 
-import java.util.concurrent.TimeUnit;
 
 /**
  * Heartbeat and dead-server detection for one connection, in the manner of Netty's
- * {@code IdleStateHandler}: each direction has one timer, rescheduled lazily to the moment the
- * direction could first become idle, so a busy connection costs a timestamp per frame and one
- * timer wake-up per interval, never a periodic scan.
+ * {@code IdleStateHandler}: each direction has one {@link Deadline} (the same primitive as the
+ * gateway's connections), re-armed lazily, so a busy connection costs a timestamp per frame and
+ * one timer wake-up per interval, never a periodic scan.
  *
  * <ul>
  *   <li>Write side: a PING goes out when nothing at all was written for the ping interval (any
@@ -37,15 +37,38 @@ public final class Liveness extends ChannelDuplexHandler {
     };
 
     private final Runnable onPingSent;
-    private final Runnable writeCheck = this::checkWriteIdle;
-    private final Runnable readCheck = this::checkReadIdle;
+    private final Deadline pingDue = new Side() {
+        @Override
+        protected long deadlineNanos() {
+            return stopped || pingIntervalNanos == 0 ? NONE : lastWriteNanos + pingIntervalNanos;
+        }
+
+        @Override
+        protected void expired(long nowNanos, long deadlineNanos) {
+            // Written from this context, so it bypasses our own write(): stamp it here.
+            lastWriteNanos = nowNanos;
+            ctx.writeAndFlush(Frame.Ping.INSTANCE, ctx.voidPromise());
+            onPingSent.run();
+            arm();
+        }
+    };
+    private final Deadline silenceDue = new Side() {
+        @Override
+        protected long deadlineNanos() {
+            return stopped || silenceTimeoutNanos == 0 ? NONE : lastReadNanos + silenceTimeoutNanos;
+        }
+
+        @Override
+        protected void expired(long nowNanos, long deadlineNanos) {
+            stop();
+            ctx.fireUserEventTriggered(SERVER_SILENT);
+        }
+    };
     private ChannelHandlerContext ctx;
     private long pingIntervalNanos;
     private long silenceTimeoutNanos;
     private long lastReadNanos;
     private long lastWriteNanos;
-    private Future<?> pingTimer;
-    private Future<?> silenceTimer;
     private boolean stopped;
 
     /** @param onPingSent called on the event loop after each PING is written (for statistics) */
@@ -54,7 +77,7 @@ public final class Liveness extends ChannelDuplexHandler {
     }
 
     /**
-     * Starts both timers. Both idle clocks start now.
+     * Starts both deadlines. Both idle clocks start now.
      *
      * @param pingIntervalNanos   write silence before a PING; 0 = never ping
      * @param silenceTimeoutNanos read silence before {@link #SERVER_SILENT}; 0 = never
@@ -68,12 +91,8 @@ public final class Liveness extends ChannelDuplexHandler {
         long now = now();
         lastReadNanos = now;
         lastWriteNanos = now;
-        if (pingIntervalNanos > 0) {
-            pingTimer = schedule(writeCheck, pingIntervalNanos);
-        }
-        if (silenceTimeoutNanos > 0) {
-            silenceTimer = schedule(readCheck, silenceTimeoutNanos);
-        }
+        pingDue.arm();
+        silenceDue.arm();
     }
 
     @Override
@@ -104,48 +123,18 @@ public final class Liveness extends ChannelDuplexHandler {
         ctx.write(msg, promise);
     }
 
-    private void checkWriteIdle() {
-        if (stopped) {
-            return;
-        }
-        long remaining = pingIntervalNanos - (now() - lastWriteNanos);
-        if (remaining <= 0) {
-            // Written from this context, so it bypasses our own write(): stamp it here.
-            lastWriteNanos = now();
-            ctx.writeAndFlush(Frame.Ping.INSTANCE, ctx.voidPromise());
-            onPingSent.run();
-            remaining = pingIntervalNanos;
-        }
-        pingTimer = schedule(writeCheck, remaining);
-    }
-
-    private void checkReadIdle() {
-        if (stopped) {
-            return;
-        }
-        long remaining = silenceTimeoutNanos - (now() - lastReadNanos);
-        if (remaining <= 0) {
-            stop();
-            ctx.fireUserEventTriggered(SERVER_SILENT);
-            return;
-        }
-        silenceTimer = schedule(readCheck, remaining);
-    }
-
     private void stop() {
         stopped = true;
-        if (pingTimer != null) {
-            pingTimer.cancel(false);
-            pingTimer = null;
-        }
-        if (silenceTimer != null) {
-            silenceTimer.cancel(false);
-            silenceTimer = null;
-        }
+        pingDue.cancel();
+        silenceDue.cancel();
     }
 
-    private Future<?> schedule(Runnable task, long delayNanos) {
-        return ctx.executor().schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    /** One direction's deadline, on this connection's event loop. */
+    private abstract class Side extends Deadline {
+        @Override
+        protected EventExecutor executor() {
+            return ctx.executor();
+        }
     }
 
     private long now() {

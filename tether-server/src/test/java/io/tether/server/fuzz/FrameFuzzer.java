@@ -16,8 +16,8 @@ import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.tether.server.TetherServer;
 import io.tether.server.Authenticator;
-import io.tether.server.internal.connection.ConnectionHandler;
-import io.tether.server.internal.connection.ServerContext;
+import io.tether.server.internal.connection.Connection;
+import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
 import io.tether.server.internal.session.LocalSessionRegistry;
 
@@ -184,7 +184,7 @@ final class FrameFuzzer {
                 }), meters);
         FrameDecoder decoder = new FrameDecoder(MAX_FRAME);
         EmbeddedChannel ch = EmbeddedChannel.builder().ticker(ticker)
-                .handlers(decoder, new ConnectionHandler(ctx)).build();
+                .handlers(decoder, new Connection(ctx)).build();
         Random split = new Random(splitSeed);
         try {
             int i = 0;

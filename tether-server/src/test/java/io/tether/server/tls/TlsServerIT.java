@@ -278,7 +278,7 @@ class TlsServerIT {
         await().atMost(WAIT).until(() -> !closes.isEmpty());
         SessionClosed close = closes.get(0);
         // IO_ERROR with Netty's NotSslRecordException as detail today; PROTOCOL_ERROR "not TLS" once
-        // ConnectionHandler classifies SSLExceptions. Never a timeout, never a session.
+        // Connection classifies SSLExceptions. Never a timeout, never a session.
         assertThat(close.reason()).isIn(Reason.IO_ERROR, Reason.PROTOCOL_ERROR);
         assertThat(close.detail()).containsAnyOf("NotSslRecordException", "not TLS");
         assertThat(close.deviceId()).isNull();

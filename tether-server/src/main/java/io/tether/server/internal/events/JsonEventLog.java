@@ -91,6 +91,12 @@ public final class JsonEventLog implements SessionListener, AutoCloseable {
             if (e.drainedFrames() > 0) {
                 g.writeNumberField("drained", e.drainedFrames());
             }
+            if (e.claimedDevice() != null && e.deviceId() == null) {
+                g.writeStringField("claimedDevice", e.claimedDevice());
+            }
+            if (e.authCause() != null) {
+                g.writeStringField("authCause", e.authCause());
+            }
             if (e.detail() != null) {
                 g.writeStringField("detail", e.detail());
             }

@@ -1,4 +1,4 @@
-package io.tether.server.internal.connection;
+package io.tether.server.internal.core;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,14 +28,14 @@ import java.util.List;
 public final class ServerContext {
     private static final Logger log = LoggerFactory.getLogger(ServerContext.class);
 
-    final ServerConfig config;
-    final SessionRegistry registry;
-    final Authenticator authenticator;
-    final Admission admission;
-    final MessageStore store;
-    final Clock clock;
-    final long handshakeTimeoutNanos;
-    final long drainNanos;
+    public final ServerConfig config;
+    public final SessionRegistry registry;
+    public final Authenticator authenticator;
+    public final Admission admission;
+    public final MessageStore store;
+    public final Clock clock;
+    public final long handshakeTimeoutNanos;
+    public final long drainNanos;
     private final List<SessionListener> listeners;
     private final Counter opened;
     private final Counter gaps;
@@ -98,7 +98,7 @@ public final class ServerContext {
         return store;
     }
 
-    void fireOpen(SessionOpened event) {
+    public void fireOpen(SessionOpened event) {
         opened.increment();
         for (SessionListener l : listeners) {
             try {
@@ -109,7 +109,7 @@ public final class ServerContext {
         }
     }
 
-    void fireClose(SessionClosed event) {
+    public void fireClose(SessionClosed event) {
         closedByReason[event.reason().ordinal()].increment();
         for (SessionListener l : listeners) {
             try {
@@ -122,7 +122,7 @@ public final class ServerContext {
 
     /**
      * Admission at accept time. An admitted connection holds a slot until it closes: its
-     * {@link ConnectionHandler} gives it back in channelInactive.
+     * connection gives it back in channelInactive.
      *
      * @return why the connection is refused, or NONE
      */
@@ -141,16 +141,21 @@ public final class ServerContext {
         return admission.open();
     }
 
-    void internalError(Throwable t) {
+    public void internalError(Throwable t) {
         internalErrors.increment();
         log.error("internal error; closing the connection it happened on", t);
     }
 
-    void authFailed(Authenticator.Verdict verdict) {
+    /** An authenticator, registry or store answered a handshake with an error (not a refusal). */
+    public void handshakeDependencyFailed(String what, Throwable t) {
+        log.warn("{} failed during a handshake; the device is told to come back later", what, t);
+    }
+
+    public void authFailed(Authenticator.Verdict verdict) {
         authFailures[verdict.ordinal()].increment();
     }
 
-    void fireGap(String deviceId, long sessionId, long seq) {
+    public void fireGap(String deviceId, long sessionId, long seq) {
         gaps.increment();
         for (SessionListener l : listeners) {
             try {

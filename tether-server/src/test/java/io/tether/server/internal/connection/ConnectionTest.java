@@ -1,5 +1,7 @@
 package io.tether.server.internal.connection;
 
+import io.tether.server.internal.core.ServerContext;
+
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -11,7 +13,10 @@ import io.tether.protocol.FrameCodec;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
+import io.tether.server.Authenticator;
+import io.tether.server.Session;
 import io.tether.server.SessionClosed;
+import io.tether.server.SessionRegistry;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.tether.server.TetherServer;
@@ -26,6 +31,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -34,7 +41,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Handshake, heartbeat, drain and takeover logic on EmbeddedChannel with a frozen clock: every
  * deadline is reached by advancing the mock ticker, never by sleeping.
  */
-class ConnectionHandlerTest {
+class ConnectionTest {
     private final MockTicker ticker = Ticker.newMockTicker();
     private final LocalSessionRegistry registry = new LocalSessionRegistry(100);
     private final InMemoryMessageStore store = new InMemoryMessageStore();
@@ -70,7 +77,7 @@ class ConnectionHandlerTest {
     private EmbeddedChannel connect() {
         EmbeddedChannel ch = EmbeddedChannel.builder()
                 .ticker(ticker)
-                .handlers(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), new ConnectionHandler(context))
+                .handlers(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), new Connection(context))
                 .build();
         channels.add(ch);
         return ch;
@@ -278,7 +285,7 @@ class ConnectionHandlerTest {
     }
 
     @Test
-    void duplicateData_isAckedAgainButStoredOnce() {
+    void duplicateData_isAckedAgainEveryTimeWithTheCumulativeAck_butStoredOnce() {
         EmbeddedChannel ch = connect();
         hello(ch, "d1", 1_000);
         send(ch, new Frame.Data(1, bytes("a")));
@@ -289,7 +296,8 @@ class ConnectionHandlerTest {
         for (Frame f; (f = received(ch)) != null; ) {
             out.add(f);
         }
-        assertThat(out).containsExactly(new Frame.Ack(1), new Frame.Ack(2));
+        // docs/PROTOCOL.md 6.5: each resend below the last ACK is answered with the cumulative ACK.
+        assertThat(out).containsExactly(new Frame.Ack(1), new Frame.Ack(2), new Frame.Ack(2), new Frame.Ack(2));
         assertThat(store.messages("d1")).extracting(StoredMessage::seq).containsExactly(1L, 2L);
     }
 
@@ -390,5 +398,121 @@ class ConnectionHandlerTest {
         assertThat(received(fresh)).isEqualTo(new Frame.Ack(1));
         assertThat(received(fresh)).isEqualTo(new Frame.Ack(2));
         assertThat(store.messages("d1")).extracting(StoredMessage::seq).containsExactly(1L, 2L);
+    }
+
+    // ---- asynchronous handshake ------------------------------------------------------------
+
+    /** Claims complete only when the test says so, as a remote directory's would. */
+    private final class DeferredRegistry implements SessionRegistry {
+        final List<Runnable> pending = new ArrayList<>();
+
+        @Override
+        public CompletionStage<Claim> claim(String deviceId, Session session) {
+            CompletableFuture<Claim> f = new CompletableFuture<>();
+            pending.add(() -> registry.claim(deviceId, session).thenAccept(f::complete));
+            return f;
+        }
+
+        void completeAll() {
+            pending.forEach(Runnable::run);
+            pending.clear();
+        }
+
+        @Override
+        public boolean release(String deviceId, long epoch) {
+            return registry.release(deviceId, epoch);
+        }
+
+        @Override
+        public Session lookup(String deviceId) {
+            return registry.lookup(deviceId);
+        }
+
+        @Override
+        public int size() {
+            return registry.size();
+        }
+
+        @Override
+        public Iterable<Session> sessions() {
+            return registry.sessions();
+        }
+    }
+
+    private ServerContext contextWith(SessionRegistry r, Authenticator a) {
+        return new ServerContext(TetherServer.builder().handshakeTimeout(Duration.ofSeconds(10))
+                .heartbeat(Duration.ofSeconds(30)).drain(Duration.ofSeconds(2)).config(), r, store, a,
+                Clock.systemUTC(), List.of(new SessionListener() {
+                    @Override
+                    public void onClose(SessionClosed event) {
+                        closes.add(event);
+                    }
+                }), new SimpleMeterRegistry());
+    }
+
+    @Test
+    void channelClosedWhileTheClaimIsInFlight_releasesTheClaim_noGhostStays() {
+        DeferredRegistry deferred = new DeferredRegistry();
+        context = contextWith(deferred, Authenticator.allowAll());
+        EmbeddedChannel ch = connect();
+        send(ch, new Frame.Hello(1_000, 0, "d1", new byte[0]));
+        assertThat(received(ch)).isNull();
+        assertThat(ch.config().isAutoRead()).as("not reading while the HELLO is answered").isFalse();
+
+        ch.close(); // the device went away
+        deferred.completeAll(); // ...and then the directory answers
+
+        assertThat(registry.lookup("d1")).isNull();
+        assertThat(registry.size()).isZero();
+        assertThat(closes).singleElement().satisfies(c -> {
+            assertThat(c.reason()).isEqualTo(Reason.PEER_CLOSED);
+            assertThat(c.claimedDevice()).isEqualTo("d1");
+        });
+    }
+
+    @Test
+    void helloInFlight_theHandshakeDeadlineStillApplies_andALateVerdictClaimsNothing() {
+        CompletableFuture<Authenticator.Verdict> verdict = new CompletableFuture<>();
+        context = contextWith(registry, new Authenticator() {
+            @Override
+            public Verdict check(String deviceId, byte[] credential, long nowMillis) {
+                throw new AssertionError("the blocking form must not be called");
+            }
+
+            @Override
+            public CompletionStage<Verdict> authenticate(String deviceId, byte[] credential, long nowMillis) {
+                return verdict;
+            }
+        });
+        EmbeddedChannel ch = connect();
+        send(ch, new Frame.Hello(1_000, 0, "d1", new byte[0]));
+        advance(10_000);
+        Frame.Bye bye = (Frame.Bye) received(ch);
+        assertThat(bye.reason()).isEqualTo(Reason.HANDSHAKE_TIMEOUT);
+        assertThat(ch.config().isAutoRead()).as("the drain reads").isTrue();
+
+        verdict.complete(Authenticator.Verdict.OK);
+        ch.runPendingTasks();
+        assertThat(registry.size()).isZero();
+        assertThat(received(ch)).as("no WELCOME after the BYE").isNull();
+        advance(2_000);
+        assertThat(ch.isOpen()).isFalse();
+        assertThat(closes).singleElement().extracting(SessionClosed::reason).isEqualTo(Reason.HANDSHAKE_TIMEOUT);
+    }
+
+    @Test
+    void frameBeforeWelcome_isAProtocolError_andNothingIsClaimed() {
+        DeferredRegistry deferred = new DeferredRegistry();
+        context = contextWith(deferred, Authenticator.allowAll());
+        EmbeddedChannel ch = connect();
+        ByteBuf buf = Unpooled.buffer();
+        FrameCodec.encode(new Frame.Hello(1_000, 0, "d1", new byte[0]), buf);
+        FrameCodec.encode(new Frame.Data(1, bytes("too early")), buf);
+        ch.writeInbound(buf);
+        assertThat(((Frame.Bye) received(ch)).reason()).isEqualTo(Reason.PROTOCOL_ERROR);
+
+        deferred.completeAll();
+        assertThat(registry.size()).isZero();
+        assertThat(store.messages("d1")).isEmpty();
     }
 }

@@ -1,0 +1,41 @@
+package io.tether.server.internal.connection;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A connection object exists once per device, so its size is multiplied by every idle session.
+ * Before the split by concern, ConnectionHandler had 25 instance fields (its own and Netty
+ * adapter's) and occupied 152 bytes (64-bit JVM, compressed oops and class pointers). The
+ * hierarchy that replaced it must not be larger; a field added to any level shows here.
+ */
+class ConnectionFootprintTest {
+
+    @Test
+    void connectionObject_isNoLargerThanTheHandlerItReplaced() {
+        int fields = 0;
+        long bytes = 12; // object header with compressed class pointers
+        for (Class<?> k = Connection.class; k != null; k = k.getSuperclass()) {
+            for (Field f : k.getDeclaredFields()) {
+                if (Modifier.isStatic(f.getModifiers())) {
+                    continue;
+                }
+                fields++;
+                Class<?> t = f.getType();
+                bytes += t == long.class || t == double.class ? 8
+                        : t == byte.class || t == boolean.class ? 1
+                        : t == short.class || t == char.class ? 2
+                        : 4; // int, float, and references (compressed oops)
+            }
+        }
+        long aligned = (bytes + 7) / 8 * 8;
+        System.out.printf("Connection: %d instance fields, %d bytes of fields and header, %d bytes aligned%n",
+                fields, bytes, aligned);
+        assertThat(fields).isLessThanOrEqualTo(25);
+        assertThat(aligned).isLessThanOrEqualTo(152);
+    }
+}
