@@ -4,8 +4,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -34,10 +36,10 @@ import org.slf4j.LoggerFactory;
  * how long to pause first; {@link FailurePolicy#onRecovered()} is told when a write succeeds
  * again. A policy can thus count drops, say so once, and back off while a disk is full.
  *
- * <p><b>Close.</b> {@link #close()} refuses further offers, lets the writer write everything
- * already accepted (a retry decision becomes a drop while closing, so close ends even on a dead
- * sink), and returns when the thread has ended. Every accepted item reaches the sink (or the
- * policy) exactly once.
+ * <p><b>Close.</b> {@link #close()} (or {@link #closeAsync()}) refuses further offers, lets the
+ * writer write everything already accepted (a retry decision becomes a drop while closing, so
+ * close ends even on a dead sink), and ends the thread. Every accepted item reaches the sink (or
+ * the policy) exactly once, on the writer thread.
  *
  * <p>Thread-safe. The sink, the policy and the {@link #whenWritable} tasks run on the writer
  * thread (a task may also run on the caller's thread, see there) and must not block on the
@@ -121,8 +123,7 @@ public final class BatchWriter<T> implements AutoCloseable {
     private final CountDownLatch closeRequested = new CountDownLatch(1);
     private volatile boolean failing;
     private final Thread thread;
-    private final Object closeLock = new Object();
-    private boolean closed; // guarded by closeLock
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
     private BatchWriter(Builder<T> b) {
         this.name = b.name;
@@ -187,8 +188,8 @@ public final class BatchWriter<T> implements AutoCloseable {
 
     /**
      * Runs {@code task} once when the writer is writable: at once, on the calling thread, if it is
-     * writable now; else on the writer thread when it becomes writable (or on the closing thread
-     * at {@link #close()}). A task that throws is logged.
+     * writable now; else on the writer thread when it becomes writable (or ends, at close). A
+     * task that throws is logged.
      */
     public void whenWritable(Runnable task) {
         Objects.requireNonNull(task, "task");
@@ -220,8 +221,8 @@ public final class BatchWriter<T> implements AutoCloseable {
 
     /**
      * Refuses further offers, writes everything accepted, and returns when the writer thread has
-     * ended. Idempotent; concurrent calls wait for the first. Keeps the caller's interrupt status
-     * and is not cut short by it (accepted items must be written).
+     * ended. Idempotent. Keeps the caller's interrupt status and is not cut short by it (accepted
+     * items must be written).
      *
      * @throws IllegalStateException if called on the writer thread (it cannot wait for itself)
      */
@@ -230,52 +231,61 @@ public final class BatchWriter<T> implements AutoCloseable {
         if (isWriterThread()) {
             throw new IllegalStateException(name + ": close() called on the writer thread; close from another thread");
         }
-        synchronized (closeLock) {
-            if (closed) {
-                return;
+        CompletableFuture<Void> done = closeAsync();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                done.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                break; // not completed exceptionally: the writer thread completes it in a finally
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * {@link #close()} without waiting: may be called anywhere, also on the writer thread.
+     *
+     * @return completes on the writer thread, after the last batch and as the thread ends
+     *     (actions added without an executor run there, e.g. closing the file the sink wrote)
+     */
+    public CompletableFuture<Void> closeAsync() {
+        if (!closing) {
+            // closing before WAKE: a writer waiting in take() wakes and sees it.
             closing = true;
             closeRequested.countDown();
             queue.add(WAKE);
-            boolean interrupted = false;
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            // Offers that raced with the writer's last look at the queue.
-            List<T> rest = new ArrayList<>();
-            takeBatch(null, rest, Integer.MAX_VALUE, Long.MAX_VALUE);
-            if (!rest.isEmpty()) {
-                write(rest);
-            }
-            closed = true;
-            // Nothing will drain below the low-water mark any more: nobody may wait for it.
-            writable = true;
-            runWritableTasks();
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
+        return terminated;
     }
 
     // ---- writer thread ---------------------------------------------------------------------
 
     private void run() {
-        List<T> batch = new ArrayList<>();
-        while (true) {
-            // close() sets closing before it queues WAKE, so a take() waiting here wakes up.
-            Object first = closing ? queue.poll() : take();
-            if (first == null) {
-                return;
+        try {
+            List<T> batch = new ArrayList<>();
+            while (true) {
+                // An offer that adds an item after the last poll here sees closing (set before
+                // this poll read it) and takes the item back: nothing accepted is left behind.
+                Object first = closing ? queue.poll() : take();
+                if (first == null) {
+                    break;
+                }
+                if (first != WAKE) {
+                    takeBatch(first, batch, maxBatch, maxBatchWeight);
+                    write(batch);
+                }
             }
-            if (first == WAKE) {
-                continue;
-            }
-            takeBatch(first, batch, maxBatch, maxBatchWeight);
-            write(batch);
+            // Nothing will drain below the low-water mark any more: nobody may wait for it.
+            writable = true;
+            runWritableTasks();
+        } finally {
+            terminated.complete(null);
         }
     }
 
