@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
@@ -117,7 +118,7 @@ public final class BatchWriter<T> implements AutoCloseable {
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     /** Offered and not yet written (queued plus the batch in the sink). */
     private final AtomicInteger pending = new AtomicInteger();
-    private volatile boolean writable = true;
+    private final AtomicBoolean writable = new AtomicBoolean(true);
     private final ConcurrentLinkedQueue<Runnable> writableTasks = new ConcurrentLinkedQueue<>();
     private volatile boolean closing;
     private final CountDownLatch closeRequested = new CountDownLatch(1);
@@ -168,8 +169,9 @@ public final class BatchWriter<T> implements AutoCloseable {
             }
         } while (!pending.compareAndSet(n, n + 1));
         queue.add(item);
-        // close() may have swept the queue between the check above and the add; whoever removes
-        // the item from the queue owns it, so it is written (or refused) exactly once.
+        // The writer may have made its last poll (it stops once closing and empty) between the
+        // check above and the add. Whoever removes the item from the queue owns it, so it is
+        // written, or refused, exactly once.
         if (closing && queue.remove(item)) {
             pending.decrementAndGet();
             updateWritability();
@@ -183,7 +185,7 @@ public final class BatchWriter<T> implements AutoCloseable {
 
     /** False from when {@link #pending()} reaches the high-water mark until it is back at the low one. */
     public boolean isWritable() {
-        return writable;
+        return writable.get();
     }
 
     /**
@@ -193,13 +195,13 @@ public final class BatchWriter<T> implements AutoCloseable {
      */
     public void whenWritable(Runnable task) {
         Objects.requireNonNull(task, "task");
-        if (writable) {
+        if (writable.get()) {
             runTask(task);
             return;
         }
         writableTasks.add(task);
         // The writer may have turned writable (and run the tasks it saw) since the check above.
-        if (writable) {
+        if (writable.get()) {
             runWritableTasks();
         }
     }
@@ -277,12 +279,12 @@ public final class BatchWriter<T> implements AutoCloseable {
                     break;
                 }
                 if (first != WAKE) {
-                    takeBatch(first, batch, maxBatch, maxBatchWeight);
+                    takeBatch(first, batch);
                     write(batch);
                 }
             }
             // Nothing will drain below the low-water mark any more: nobody may wait for it.
-            writable = true;
+            writable.set(true);
             runWritableTasks();
         } finally {
             terminated.complete(null);
@@ -299,14 +301,12 @@ public final class BatchWriter<T> implements AutoCloseable {
         }
     }
 
+    /** {@code first}, then what is queued behind it, up to the batch limits. */
     @SuppressWarnings("unchecked")
-    private void takeBatch(Object first, List<T> batch, int maxItems, long maxWeight) {
-        long weight = 0;
-        if (first != null) {
-            batch.add((T) first);
-            weight = weigh((T) first);
-        }
-        while (batch.size() < maxItems && weight < maxWeight) {
+    private void takeBatch(Object first, List<T> batch) {
+        batch.add((T) first);
+        long weight = weigh((T) first);
+        while (batch.size() < maxBatch && weight < maxBatchWeight) {
             Object o = queue.poll();
             if (o == null) {
                 return;
@@ -392,27 +392,16 @@ public final class BatchWriter<T> implements AutoCloseable {
     private void updateWritability() {
         while (true) {
             int n = pending.get();
-            if (writable) {
+            if (writable.get()) {
                 if (n < highWaterMark) {
                     return;
                 }
-                synchronized (this) {
-                    if (writable) {
-                        writable = false;
-                    }
-                }
+                writable.compareAndSet(true, false);
             } else {
                 if (n > lowWaterMark) {
                     return;
                 }
-                boolean flipped = false;
-                synchronized (this) {
-                    if (!writable) {
-                        writable = true;
-                        flipped = true;
-                    }
-                }
-                if (flipped) {
+                if (writable.compareAndSet(false, true)) {
                     runWritableTasks();
                 }
             }
@@ -421,7 +410,7 @@ public final class BatchWriter<T> implements AutoCloseable {
 
     private void runWritableTasks() {
         Runnable task;
-        while (writable && (task = writableTasks.poll()) != null) {
+        while (writable.get() && (task = writableTasks.poll()) != null) {
             runTask(task);
         }
     }
@@ -436,7 +425,7 @@ public final class BatchWriter<T> implements AutoCloseable {
 
     @Override
     public String toString() {
-        return name + "[pending=" + pending.get() + ", writable=" + writable + ", failing=" + failing + "]";
+        return name + "[pending=" + pending.get() + ", writable=" + writable.get() + ", failing=" + failing + "]";
     }
 
     /** Builder for a {@link BatchWriter}; {@link #start()} creates it and starts its thread. Not thread-safe. */
