@@ -84,6 +84,8 @@ class EventLogFullDiskIT {
             connectSendAndLeave("after-free");
             return read(log).contains("\"device\":\"after-free\"");
         });
+        // No torn line from the failed writes: every line is one whole JSON object.
+        assertThat(read(log).lines()).allSatisfy(line -> assertThat(line).startsWith("{\"ts\":").endsWith("}"));
     }
 
     /** One device's life: handshake, one DATA acknowledged, FIN. */

@@ -10,10 +10,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tether.transport.BatchWriter;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * throws (a full disk), events are dropped and counted in {@value #DROPPED_METER}; the first drop
  * after a working spell is logged once at ERROR, and so is the first successful write after it.
  * While the sink throws, the writer tries again once a second with the events queued since, so
- * the log resumes by itself when space is freed. A line torn by a failed write is ended by a
- * newline before the next one, so it never swallows a whole line.
+ * the log resumes by itself when space is freed. A line torn by a failed write is cut off (a file
+ * is truncated to its last whole line; another sink gets a newline after it), so every line of a
+ * file stays whole JSON.
  *
  * <p>Formats (fields absent when not applicable are omitted):
  * <pre>
@@ -68,6 +71,8 @@ public final class JsonEventLog implements SessionListener, AutoCloseable {
     private final AtomicBoolean dropping = new AtomicBoolean();
     /** Writer thread only: the last write failed, maybe half-way through a line. */
     private boolean torn;
+    /** Writer thread only: for a file, its size after the last whole line written; else -1. */
+    private long goodSize;
     private final BatchWriter<Object> writer;
 
     /**
@@ -91,6 +96,7 @@ public final class JsonEventLog implements SessionListener, AutoCloseable {
         this.out = Objects.requireNonNull(out, "out");
         this.closeStream = closeStream;
         this.retry = Objects.requireNonNull(retry, "retry");
+        this.goodSize = sizeOf(out);
         this.dropped = Counter.builder(DROPPED_METER)
                 .description("Session events not written to the event log: its queue was full or its sink failed")
                 .register(meters);
@@ -225,7 +231,7 @@ public final class JsonEventLog implements SessionListener, AutoCloseable {
     private void write(List<Object> batch) throws IOException {
         StringBuilder sb = new StringBuilder(batch.size() * 200 + 1);
         if (torn) {
-            sb.append('\n');
+            endTornLine(sb);
         }
         for (Object e : batch) {
             sb.append(format(e)).append('\n');
@@ -234,9 +240,42 @@ public final class JsonEventLog implements SessionListener, AutoCloseable {
         out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
         out.flush();
         torn = false;
+        if (out instanceof FileOutputStream f) {
+            goodSize = f.getChannel().size();
+        }
         if (dropping.compareAndSet(true, false)) {
             log.error("event log: writing again; {} events dropped so far ({})", dropped(), DROPPED_METER);
         }
+    }
+
+    /**
+     * A write that failed on a full disk may have written part of a line. A file is cut back to
+     * its last whole line; any other sink gets a newline, so the torn line stays on its own.
+     */
+    private void endTornLine(StringBuilder sb) {
+        if (out instanceof FileOutputStream f && goodSize >= 0) {
+            try {
+                FileChannel ch = f.getChannel();
+                if (ch.size() > goodSize) {
+                    ch.truncate(goodSize);
+                }
+                return;
+            } catch (IOException e) {
+                // fall back to the newline
+            }
+        }
+        sb.append('\n');
+    }
+
+    private static long sizeOf(OutputStream out) {
+        if (out instanceof FileOutputStream f) {
+            try {
+                return f.getChannel().size();
+            } catch (IOException e) {
+                return -1;
+            }
+        }
+        return -1;
     }
 
     private BatchWriter.Decision writeFailed(List<Object> batch, Throwable error, int attempt) {
