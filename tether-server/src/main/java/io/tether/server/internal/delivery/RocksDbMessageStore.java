@@ -11,7 +11,6 @@ import io.tether.server.internal.delivery.StoreLayout.DeviceState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
