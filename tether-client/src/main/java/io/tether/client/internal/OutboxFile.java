@@ -724,8 +724,8 @@ public final class OutboxFile implements Outbox.Journal {
     }
 
     /**
-     * <b>For tests.</b> While held, the writer takes no new batch (as if the disk were stalled);
-     * closing releases it.
+     * <b>For tests.</b> While held, the writer writes nothing (as if the disk were stalled): it
+     * waits with the batch it took, and records queue behind it; closing releases it.
      */
     public synchronized void holdWrites(boolean hold) {
         held = hold;
