@@ -214,7 +214,10 @@ public final class ServeCommand implements Callable<Integer> {
         }
         b.store(messageStore);
         OutputStream eventsOut = events == null ? System.out : new FileOutputStream(events.toFile(), true);
-        JsonEventLog eventLog = new JsonEventLog(eventsOut, events != null);
+        // One registry for the server and its event log, so /metrics shows tether.events.dropped.
+        io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        b.meters(meters);
+        JsonEventLog eventLog = new JsonEventLog(eventsOut, events != null, meters);
         b.listener(eventLog);
         TetherServer server;
         try {

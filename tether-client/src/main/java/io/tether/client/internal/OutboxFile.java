@@ -1,6 +1,7 @@
 package io.tether.client.internal;
 
 import io.tether.protocol.Protocol;
+import io.tether.transport.BatchWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,9 +66,9 @@ import java.util.zip.CRC32C;
  *   <li>ACK and DROP are written but not forced on their own: losing one costs nothing, since the
  *       next WELCOME's last_seq covers the ACK, and a too-large message is refused again.</li>
  * </ul>
- * Records are written by one writer thread per file, in the order they were queued; a batch of
- * whatever queued up while the previous batch was being forced goes out with one force (group
- * commit). The event loop only queues records and never waits for the disk.
+ * Records are written by one writer thread per file (a {@link BatchWriter}), in the order they
+ * were queued; a batch of whatever queued up while the previous batch was being forced goes out
+ * with one force (group commit). The event loop only queues records and never waits for the disk.
  *
  * <h2>Compaction</h2>
  * When acknowledged records take at least {@code compactBytes} and at least as much as the live
@@ -123,14 +124,17 @@ public final class OutboxFile implements Outbox.Journal {
     private volatile long compactions;
 
     // Guarded by this.
-    private final List<Rec> queue = new ArrayList<>();
+    /** Records queued before {@link #start}; null after. */
+    private List<Rec> early = new ArrayList<>();
+    /** The record queued last, for ACKs to coalesce into while the writer has not taken it. */
+    private Rec lastQueued;
     private long enqueued;
     private long nextId;
     private long ackQueued;
     private boolean closing;
     private boolean held;
     private IOException failure;
-    private Thread writer;
+    private BatchWriter<Rec> writer;
 
     /** Highest ticket written (and forced, if sync). Written under this, read anywhere. */
     private volatile long durable;
@@ -348,10 +352,13 @@ public final class OutboxFile implements Outbox.Journal {
     public synchronized void start(String threadName, Runnable onDurable, Consumer<IOException> onFailure) {
         this.onDurable = onDurable;
         this.onFailure = onFailure;
-        writer = new Thread(this::run, threadName);
-        // Nothing is lost if the JVM exits under it: send() returns only after its record is written.
-        writer.setDaemon(true);
-        writer.start();
+        // A daemon thread: nothing is lost if the JVM exits under it, since send() returns only
+        // after its record is written. Unbounded: the outbox bounds the messages it holds.
+        writer = BatchWriter.builder(threadName, this::writeBatch).onFailure(this::writeFailed).start();
+        for (Rec r : early) {
+            writer.offer(r);
+        }
+        early = null;
     }
 
     // ---------------------------------------------------------------- records, any thread
@@ -420,8 +427,8 @@ public final class OutboxFile implements Outbox.Journal {
             }
             ackQueued = seq;
             // ACKs come in bursts; only the highest matters, so one queued record carries it.
-            if (!queue.isEmpty() && queue.get(queue.size() - 1).type == ACK) {
-                queue.get(queue.size() - 1).seq = seq;
+            if (lastQueued != null && lastQueued.type == ACK && !lastQueued.taken) {
+                lastQueued.seq = seq;
             } else {
                 enqueue(new Rec(ACK, 0, seq, null));
             }
@@ -437,12 +444,16 @@ public final class OutboxFile implements Outbox.Journal {
         }
     }
 
+    /** Under this, and only while neither closing nor failed: the writer then takes every offer. */
     private long enqueue(Rec r) {
-        queue.add(r);
-        if (queue.size() == 1) {
-            notifyAll();
+        r.ticket = ++enqueued;
+        lastQueued = r;
+        if (writer == null) {
+            early.add(r);
+        } else {
+            writer.offer(r);
         }
-        return ++enqueued;
+        return r.ticket;
     }
 
     /**
@@ -452,70 +463,83 @@ public final class OutboxFile implements Outbox.Journal {
      * @return completes once the lock is released
      */
     public CompletableFuture<Void> close() {
-        boolean inline;
+        BatchWriter<Rec> w;
         synchronized (this) {
+            if (closing) {
+                return closed;
+            }
             closing = true;
             notifyAll();
-            inline = writer == null;
+            w = writer;
         }
-        if (inline && !closed.isDone()) {
+        if (w == null) {
             closeChannels();
             closed.complete(null);
+        } else {
+            w.closeAsync().whenComplete((v, t) -> finish());
         }
         return closed;
     }
 
     // ---------------------------------------------------------------- writer thread
 
-    private void run() {
-        try {
-            for (;;) {
-                Rec[] batch;
-                long last;
-                synchronized (this) {
-                    while ((queue.isEmpty() || held) && !closing) {
-                        try {
-                            wait();
-                        } catch (InterruptedException ignored) {
-                            // Only close() ends this thread: queued records must be written.
-                        }
-                    }
-                    if (queue.isEmpty()) {
-                        break;
-                    }
-                    batch = queue.toArray(new Rec[0]);
-                    queue.clear();
-                    last = enqueued;
+    /** The writer's sink: one batch of records, in queue order. */
+    private void writeBatch(List<Rec> batch) throws IOException {
+        synchronized (this) {
+            while (held && !closing) {
+                try {
+                    wait();
+                } catch (InterruptedException ignored) {
+                    // Only close() releases a hold: queued records must be written.
                 }
-                boolean gating = write(batch);
-                synchronized (this) {
-                    durable = last;
-                    notifyAll();
-                }
-                if (gating) {
-                    try {
-                        onDurable.run();
-                    } catch (RuntimeException e) {
-                        log.warn("outboxFile {}: durability callback threw", path, e);
-                    }
-                }
-                maybeCompact();
             }
-            if (unforced && sync) {
+            if (failure != null) {
+                return; // the file takes no more records after a failed write
+            }
+            for (Rec r : batch) {
+                r.taken = true; // from here on an ACK's seq is ours to read
+            }
+        }
+        boolean gating = write(batch);
+        long last = batch.get(batch.size() - 1).ticket;
+        synchronized (this) {
+            durable = last;
+            notifyAll();
+        }
+        if (gating) {
+            try {
+                onDurable.run();
+            } catch (RuntimeException e) {
+                log.warn("outboxFile {}: durability callback threw", path, e);
+            }
+        }
+        maybeCompact();
+    }
+
+    /** The writer's failure policy: a failed write ends the file's service; later batches are skipped. */
+    private BatchWriter.Decision writeFailed(List<Rec> batch, Throwable error, int attempt) {
+        IOException e = error instanceof IOException io ? io : new IOException(error.toString(), error);
+        log.warn("outboxFile {}: write failed; the file takes no more records (those written are kept)", path, e);
+        synchronized (this) {
+            failure = e;
+            notifyAll();
+        }
+        try {
+            onFailure.accept(e);
+        } catch (RuntimeException re) {
+            log.warn("outboxFile {}: failure callback threw", path, re);
+        }
+        return BatchWriter.Decision.drop();
+    }
+
+    /** After the writer's last batch: force what is unforced, close the file, release the lock. */
+    private void finish() {
+        try {
+            if (unforced && sync && failure == null) {
                 channel.force(false);
             }
         } catch (IOException e) {
-            log.warn("outboxFile {}: write failed; the file takes no more records (those written are kept)", path, e);
-            synchronized (this) {
-                failure = e;
-                queue.clear();
-                notifyAll();
-            }
-            try {
-                onFailure.accept(e);
-            } catch (RuntimeException re) {
-                log.warn("outboxFile {}: failure callback threw", path, re);
-            }
+            log.warn("outboxFile {}: final force failed", path, e);
         } finally {
             closeChannels();
             synchronized (this) {
@@ -526,7 +550,7 @@ public final class OutboxFile implements Outbox.Journal {
     }
 
     /** Appends a batch; returns whether it made a numbering durable (SEQ records). */
-    private boolean write(Rec[] batch) throws IOException {
+    private boolean write(List<Rec> batch) throws IOException {
         boolean mustForce = false;
         boolean gating = false;
         buf.clear();
@@ -700,8 +724,8 @@ public final class OutboxFile implements Outbox.Journal {
     }
 
     /**
-     * <b>For tests.</b> While held, the writer takes no new batch (as if the disk were stalled);
-     * closing releases it.
+     * <b>For tests.</b> While held, the writer writes nothing (as if the disk were stalled): it
+     * waits with the batch it took, and records queue behind it; closing releases it.
      */
     public synchronized void holdWrites(boolean hold) {
         held = hold;
@@ -715,11 +739,14 @@ public final class OutboxFile implements Outbox.Journal {
 
     // ---------------------------------------------------------------- model
 
-    /** A queued record. {@code seq} is mutable so that queued ACKs coalesce. */
+    /** A queued record. {@code seq} is mutable so that queued ACKs coalesce (under the file's lock). */
     private static final class Rec {
         final byte type;
         final long id;
         long seq;
+        /** Set by the writer, under the file's lock, once it writes the record: seq is final then. */
+        boolean taken;
+        long ticket;
         final byte[] payload;
 
         Rec(byte type, long id, long seq, byte[] payload) {

@@ -10,8 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A store that keeps messages in memory: nothing survives the process. Completes appends
- * synchronously on the caller's thread. Meant for tests and demos until the durable store is
- * configured.
+ * synchronously on the caller's thread, so it has no queue and is always writable (the
+ * interface's defaults). Meant for tests and demos until the durable store is configured.
  */
 public final class InMemoryMessageStore implements MessageStore {
     private final ConcurrentHashMap<String, DeviceLog> logs = new ConcurrentHashMap<>();

@@ -11,7 +11,6 @@ import io.tether.server.internal.delivery.StoreLayout.DeviceState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -19,9 +18,15 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
+import io.tether.transport.BatchWriter;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -41,8 +46,8 @@ import org.slf4j.LoggerFactory;
  * cut. After a crash the WAL is replayed up to its last whole record (point-in-time recovery): a
  * torn tail, which can only hold unacknowledged writes, is cut off and the store opens normally.
  *
- * <p><b>Group commit.</b> Appends go into a bounded queue drained by one writer thread. The writer
- * takes everything queued (up to {@link Options#maxBatch()} messages and
+ * <p><b>Group commit.</b> Appends go to a {@link BatchWriter}: one writer thread that takes
+ * everything queued (up to {@link Options#maxBatch()} messages and
  * {@link Options#maxBatchBytes()} payload bytes), classifies each message as
  * {@link AppendResult#STORED}, {@link AppendResult#STORED_AFTER_GAP} or
  * {@link AppendResult#DUPLICATE} in queue order against its own per-device last seq (so a duplicate
@@ -51,13 +56,16 @@ import org.slf4j.LoggerFactory;
  * timer: the batch is whatever arrived while the previous fsync ran, so a lone message is written
  * at once and a busy store pays one fsync for thousands of messages.
  *
- * <p><b>Threads.</b> Thread-safe. {@link #append} never drops: when the queue is full it blocks
- * the caller until there is room (back-pressure: a blocked event loop stops reading its sockets).
- * Callbacks and {@link #subscribe subscribers} run on the writer thread and must be quick and
- * non-blocking: hand work to another thread. Appends for one device made from one thread complete
- * in the order they were made. {@link #lastSeq} is a map lookup, with one RocksDB point read the
- * first time a device with stored messages is seen; for a device with none, a point read (a
- * bloom-filter miss) per call, i.e. per connect, and no memory held for it.
+ * <p><b>Threads.</b> Thread-safe. {@link #append} never blocks and never drops. When
+ * {@link Options#queueCapacity()} appends are waiting, {@link #isWritable()} turns false until the
+ * writer has brought them down to half of that; callers stop reading from the connections that
+ * feed the store meanwhile ({@link #whenWritable}), so only those connections wait, not the event
+ * loop that serves them. Callbacks and {@link #subscribe subscribers} run on the writer thread and
+ * must be quick and non-blocking: hand work to another thread. Appends for one device made from
+ * one thread complete in the order they were made. {@link #lastSeq} is a map lookup, with one
+ * RocksDB point read the first time a device with stored messages is seen; for a device with
+ * none, a point read (a bloom-filter miss) per call, i.e. per connect, and no memory held for it.
+ * {@link #lastSeqAsync} does those reads on the store's reader threads, never on the caller's.
  *
  * <p><b>Layout.</b> Column family {@code messages}: key device id (ASCII), 0x00, seq (u64 BE);
  * value receivedAtMillis (u64 BE) then the payload. Column family {@code devices}: key device id,
@@ -72,14 +80,16 @@ import org.slf4j.LoggerFactory;
 public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private static final Logger log = LoggerFactory.getLogger(RocksDbMessageStore.class);
 
-    /** Queue marker that tells the writer to finish: commit what is queued, then stop. */
-    private static final Entry POISON = new Entry("", new byte[0], 0, new byte[0], 0, (r, e) -> { });
+    /** Threads for the point reads of {@link #lastSeqAsync}; reads are independent, two overlap disk waits. */
+    private static final int READER_THREADS = 2;
 
     private final RocksDbHandle handle;
     private final Options options;
     private final WriteHook writeHook;
+    private final Runnable readHook;
     private final WriteOptions writeOptions;
-    private final ArrayBlockingQueue<Entry> queue;
+    /** Writer thread only; closed after the writer has stopped. */
+    private final WriteBatch writeBatch = new WriteBatch();
     /** Last durable state per device; filled lazily. Written by the writer after each commit. */
     private final ConcurrentHashMap<String, DeviceState> states = new ConcurrentHashMap<>();
     /**
@@ -89,22 +99,37 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private final Set<String> fenced = new HashSet<>();
     private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong commits = new AtomicLong();
-    /** Non-null once appends are refused: the store is closing, or the writer died. */
+    /** Non-null once appends are refused: the store is closing. */
     private final AtomicReference<Throwable> stopped = new AtomicReference<>();
-    private final Thread writer;
+    private final BatchWriter<Entry> writer;
+    private final ExecutorService readers;
     private final Object closeLock = new Object();
     private boolean closed; // guarded by closeLock
 
-    private RocksDbMessageStore(RocksDbHandle handle, Options options, WriteHook writeHook) {
+    private RocksDbMessageStore(RocksDbHandle handle, Options options, WriteHook writeHook, Runnable readHook) {
         this.handle = handle;
         this.options = options;
         this.writeHook = writeHook;
+        this.readHook = readHook;
         this.writeOptions = new WriteOptions().setSync(options.sync());
-        this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
-        this.writer = new Thread(this::runWriter, "tether-store-writer");
-        // Daemon: a forgotten close() must not keep the JVM alive. Nothing acknowledged is at risk
-        // if the JVM exits mid-write; the WAL is cut at its last whole record on the next open.
-        writer.setDaemon(true);
+        // Unbounded: append never refuses (a refused append would leave a hole before a later
+        // seq of the same device). The water marks bound the queue in practice: callers stop
+        // reading while it is above them. Daemon thread: nothing acknowledged is at risk if the
+        // JVM exits mid-write; the WAL is cut at its last whole record on the next open.
+        this.writer = BatchWriter.<Entry>builder("tether-store-writer", this::commit)
+                .maxBatch(options.maxBatch())
+                .maxBatchWeight(options.maxBatchBytes(), e -> e.payload.length)
+                .waterMarks(options.queueCapacity() / 2, options.queueCapacity())
+                .onFailure(this::writerFailed)
+                .start();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(READER_THREADS, READER_THREADS, 10, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "tether-store-reader");
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        this.readers = pool;
     }
 
     /** A lock-free reader of a store directory; see {@link StoreReader#openReadOnly}. */
@@ -135,11 +160,16 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
 
     /** For tests: {@code writeHook} runs before each batch write and may throw to simulate a failed write. */
     static RocksDbMessageStore open(Path dataDir, Options options, WriteHook writeHook) throws IOException {
+        return open(dataDir, options, writeHook, () -> { });
+    }
+
+    /** For tests: {@code readHook} runs before each point read of {@link #lastSeq}, on the reading thread. */
+    static RocksDbMessageStore open(Path dataDir, Options options, WriteHook writeHook, Runnable readHook)
+            throws IOException {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(options, "options");
         RocksDbHandle handle = RocksDbHandle.openWritable(dataDir);
-        RocksDbMessageStore store = new RocksDbMessageStore(handle, options, writeHook);
-        store.writer.start();
+        RocksDbMessageStore store = new RocksDbMessageStore(handle, options, writeHook, readHook);
         log.info("{}: message store open ({})", handle.dir, options);
         return store;
     }
@@ -176,6 +206,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             throw new IllegalStateException("store closed: " + handle.dir);
         }
         try {
+            readHook.run();
             DeviceState loaded = handle.loadState(device);
             if (loaded == null) {
                 // A device the store has never seen: nothing is cached for it (a map entry per
@@ -194,6 +225,42 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     }
 
     /**
+     * {@link #lastSeq} without blocking the caller: a device whose state is in memory completes
+     * at once, on the calling thread; any other needs a RocksDB point read, done on one of the
+     * store's reader threads, which then completes the stage (dependent actions given without an
+     * executor run there too: hand them to the event loop). Fails with the exceptions of
+     * {@link #lastSeq}, also {@link IllegalStateException} once the store is closed.
+     */
+    @Override
+    public CompletionStage<Long> lastSeqAsync(String deviceId) {
+        DeviceState s = states.get(deviceId);
+        if (s != null) {
+            return CompletableFuture.completedFuture(s.lastSeq());
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> lastSeq(deviceId), readers);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new IllegalStateException("store closed: " + handle.dir, e));
+        }
+    }
+
+    /** False while more than {@link Options#queueCapacity()} appends wait for the writer; see {@link MessageStore}. */
+    @Override
+    public boolean isWritable() {
+        return writer.isWritable();
+    }
+
+    /**
+     * Runs {@code task} once the queue is back at half of {@link Options#queueCapacity()}: at once
+     * on the calling thread if the store is writable now, else on the writer thread (or the
+     * closing thread: a closed store lets every waiter go).
+     */
+    @Override
+    public void whenWritable(Runnable task) {
+        writer.whenWritable(task);
+    }
+
+    /**
      * Queues one message for the next group commit. The callback fires once, on the writer
      * thread, after the batch holding the message is durable; or with an error: an
      * {@link IllegalArgumentException} for a device id outside printable ASCII, seq &lt; 1 or a
@@ -203,9 +270,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
      * gap over the lost seqs would make WELCOME.last_seq tell the device to drop them; the fence
      * lifts when the device resends lastSeq + 1).
      *
-     * <p>Blocks only while the queue is full, and then also through interrupts (the interrupt
-     * status is kept): an append that failed while a later one of the same device got in would
-     * leave a hole. The payload array is kept, not copied: do not modify it after the call.
+     * <p>Never blocks and never refuses for a full queue (see {@link #isWritable()}): an append
+     * that failed while a later one of the same device got in would leave a hole. The payload
+     * array is kept, not copied: do not modify it after the call.
      *
      * @param seq 1 to 2^63-1
      * @param receivedAtMillis wall-clock receive time, epoch milliseconds, stored as given
@@ -232,42 +299,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             complete(callback, null, stop);
             return;
         }
-        if (!enqueue(entry)) {
+        // Refused only when closing: the writer's capacity is unbounded.
+        if (!writer.offer(entry)) {
             complete(callback, null, stopCause());
-            return;
-        }
-        // close() may have swept the queue between the check above and the offer; whoever
-        // removes the entry from the queue owns its callback, so it fires exactly once.
-        stop = stopped.get();
-        if (stop != null && queue.remove(entry)) {
-            complete(callback, null, stop);
-        }
-    }
-
-    /**
-     * Back-pressure, never a drop: waits for room, also through interrupts. Failing one append
-     * while a later one of the same device got in would store a gap over it, so the only way out
-     * is the writer being gone ({@code false}). The timeout only re-checks that.
-     */
-    private boolean enqueue(Entry entry) {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    if (queue.offer(entry, 10, TimeUnit.MILLISECONDS)) {
-                        return true;
-                    }
-                    if (!writer.isAlive()) {
-                        return false;
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
@@ -323,9 +357,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         return commits.get();
     }
 
-    /** Appends queued and not yet taken by the writer; a gauge of back-pressure. */
+    /** Appends queued or being written, not yet completed; a gauge of back-pressure. */
     public int pending() {
-        return queue.size();
+        return writer.pending();
     }
 
     // ---- close -----------------------------------------------------------------------------
@@ -334,7 +368,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
      * Stops accepting appends (later appends fail with {@link IllegalStateException}), commits
      * everything already queued and fires its callbacks, flushes memtables to SST files, and
      * closes RocksDB and any open cursors. Blocks until done. Idempotent; concurrent calls wait
-     * for the first.
+     * for the first. {@link #lastSeqAsync} stages still waiting for a read fail.
      *
      * <p>Close the server (its connections) first: an append arriving after this fails and its
      * connection closes without an ACK, so the device resends it next time.
@@ -344,7 +378,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
      */
     @Override
     public void close() {
-        if (Thread.currentThread() == writer) {
+        if (writer.isWriterThread()) {
             throw new IllegalStateException("close() called from a store callback; close from another thread");
         }
         synchronized (closeLock) {
@@ -352,92 +386,39 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 return;
             }
             stopped.compareAndSet(null, new IllegalStateException("store closed: " + handle.dir));
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    if (queue.offer(POISON, 10, TimeUnit.MILLISECONDS) || !writer.isAlive()) {
-                        break;
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            while (writer.isAlive()) {
-                try {
-                    writer.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            failQueued(stopCause());
+            // Reads still queued run after the handle is closed and fail with "store closed".
+            readers.shutdown();
+            writer.close();
             handle.flush();
             handle.close();
+            writeBatch.close();
             writeOptions.close();
             closed = true;
             log.info("{}: message store closed after {} commits", handle.dir, commits.get());
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
     // ---- writer thread ---------------------------------------------------------------------
 
-    private void runWriter() {
-        List<Entry> batch = new ArrayList<>();
-        boolean stopping = false;
-        try (WriteBatch wb = new WriteBatch()) {
-            while (true) {
-                Entry first = stopping ? queue.poll() : take();
-                if (first == null) {
-                    break;
-                }
-                if (first == POISON) {
-                    stopping = true;
-                    continue;
-                }
-                batch.add(first);
-                long bytes = first.payload.length;
-                while (batch.size() < options.maxBatch() && bytes < options.maxBatchBytes()) {
-                    Entry e = queue.poll();
-                    if (e == null) {
-                        break;
-                    }
-                    if (e == POISON) {
-                        stopping = true;
-                        continue;
-                    }
-                    batch.add(e);
-                    bytes += e.payload.length;
-                }
-                commit(batch, wb);
-                batch.clear();
+    /**
+     * The writer's policy for what {@link #commit} lets through: not a failed write (commit
+     * reports those itself) but an Error, e.g. out of memory. Fail what was not completed and
+     * fence its devices, as for a failed write; the writer goes on with the next batch.
+     */
+    private BatchWriter.Decision writerFailed(List<Entry> batch, Throwable error, int attempt) {
+        log.error("{}: store writer failed on a batch of {}: {}", handle.dir, batch.size(), error.toString(), error);
+        for (Entry e : batch) {
+            if (!e.done) {
+                e.done = true;
+                fenced.add(e.deviceId);
+                complete(e.callback, null, error);
             }
-        } catch (Throwable t) {
-            // commit() handles write failures; this is an Error (e.g. out of memory). Fail what
-            // this thread holds and refuse further appends rather than leave callbacks hanging.
-            stopped.compareAndSet(null, new IllegalStateException("store writer failed: " + t, t));
-            for (Entry e : batch) {
-                if (e.done) {
-                    continue;
-                }
-                complete(e.callback, null, t);
-            }
-            log.error("{}: store writer failed; appends are refused until restart", handle.dir, t);
-        } finally {
-            stopped.compareAndSet(null, new IllegalStateException("store writer stopped: " + handle.dir));
-            failQueued(stopCause());
         }
+        return BatchWriter.Decision.drop();
     }
 
-    private Entry take() {
-        while (true) {
-            try {
-                return queue.take();
-            } catch (InterruptedException e) {
-                // Nobody interrupts this thread on purpose; close() uses the POISON entry.
-            }
-        }
+    private void commit(List<Entry> batch) {
+        commit(batch, writeBatch);
     }
 
     private void commit(List<Entry> batch, WriteBatch wb) {
@@ -532,15 +513,6 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 } catch (RuntimeException ex) {
                     log.warn("{}: store subscriber threw", handle.dir, ex);
                 }
-            }
-        }
-    }
-
-    private void failQueued(Throwable cause) {
-        Entry e;
-        while ((e = queue.poll()) != null) {
-            if (e != POISON) {
-                complete(e.callback, null, cause);
             }
         }
     }
@@ -667,7 +639,10 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             return maxBatchBytes;
         }
 
-        /** Appends that may wait for the writer before {@link #append} blocks its caller. */
+        /**
+         * Appends that may wait for the writer before {@link #isWritable()} turns false (the
+         * high-water mark); it turns true again at half of this. Appends are never refused.
+         */
         public int queueCapacity() {
             return queueCapacity;
         }

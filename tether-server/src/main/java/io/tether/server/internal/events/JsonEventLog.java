@@ -6,24 +6,42 @@ import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.tether.transport.BatchWriter;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes one JSON line per session event. The event loop only queues the (immutable) event;
  * a background thread formats and writes it, so neither JSON nor a slow disk or terminal costs
  * the event loop time: in a close storm of 19,000 sessions, formatting on the event loop took
- * about 7 % of its samples, time that delayed the next deadline. The queue is bounded, and when
- * it is full the event loop waits rather than losing an event.
+ * about 7 % of its samples, time that delayed the next deadline.
+ *
+ * <p><b>A failing or slow sink costs events, never the gateway.</b> The queue is bounded
+ * ({@value #DEFAULT_CAPACITY} events). When it is full (a stdout pipe nobody reads) or the sink
+ * throws (a full disk), events are dropped and counted in {@value #DROPPED_METER}; the first drop
+ * after a working spell is logged once at ERROR, and so is the first successful write after it.
+ * While the sink throws, the writer tries again once a second with the events queued since, so
+ * the log resumes by itself when space is freed. A line torn by a failed write is cut off (a file
+ * is truncated to its last whole line; another sink gets a newline after it), so every line of a
+ * file stays whole JSON.
  *
  * <p>Formats (fields absent when not applicable are omitted):
  * <pre>
@@ -35,24 +53,62 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  */
 public final class JsonEventLog implements SessionListener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(JsonEventLog.class);
     private static final JsonFactory JSON = new JsonFactory();
-    private static final Object POISON = new Object();
+    /** Counter of events not written: queue full or sink failed. */
+    public static final String DROPPED_METER = "tether.events.dropped";
+    /** Events that may wait for the sink; more are dropped. */
+    public static final int DEFAULT_CAPACITY = 1 << 16;
+    private static final Duration DEFAULT_RETRY = Duration.ofSeconds(1);
+    /** How long {@link #close()} waits for queued events to be written to a stalled sink. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     private final OutputStream out;
     private final boolean closeStream;
-    private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>(1 << 16);
-    private final Thread writer;
+    private final Duration retry;
+    private final Counter dropped;
+    /** True from the first drop until a write succeeds again. */
+    private final AtomicBoolean dropping = new AtomicBoolean();
+    /** Writer thread only: the last write failed, maybe half-way through a line. */
+    private boolean torn;
+    /** Writer thread only: for a file, its size after the last whole line written; else -1. */
+    private long goodSize;
+    private final BatchWriter<Object> writer;
+
+    /**
+     * Counts drops in a registry of its own; see {@link #JsonEventLog(OutputStream, boolean, MeterRegistry)}.
+     */
+    public JsonEventLog(OutputStream out, boolean closeStream) {
+        this(out, closeStream, new SimpleMeterRegistry());
+    }
 
     /**
      * @param out         where lines go
      * @param closeStream whether {@link #close()} closes {@code out} (false for System.out)
+     * @param meters      where the {@value #DROPPED_METER} counter is registered
      */
-    public JsonEventLog(OutputStream out, boolean closeStream) {
-        this.out = out;
+    public JsonEventLog(OutputStream out, boolean closeStream, MeterRegistry meters) {
+        this(out, closeStream, meters, DEFAULT_CAPACITY, DEFAULT_RETRY);
+    }
+
+    /** For tests: a smaller queue, a shorter retry. */
+    JsonEventLog(OutputStream out, boolean closeStream, MeterRegistry meters, int capacity, Duration retry) {
+        this.out = Objects.requireNonNull(out, "out");
         this.closeStream = closeStream;
-        this.writer = new Thread(this::drain, "tether-events");
-        writer.setDaemon(true);
-        writer.start();
+        this.retry = Objects.requireNonNull(retry, "retry");
+        this.goodSize = sizeOf(out);
+        this.dropped = Counter.builder(DROPPED_METER)
+                .description("Session events not written to the event log: its queue was full or its sink failed")
+                .register(meters);
+        this.writer = BatchWriter.builder("tether-events", this::write)
+                .capacity(capacity)
+                .onFailure(this::writeFailed)
+                .start();
+    }
+
+    /** Events dropped so far (the {@value #DROPPED_METER} counter). */
+    public long dropped() {
+        return (long) dropped.count();
     }
 
     @Override
@@ -159,57 +215,103 @@ public final class JsonEventLog implements SessionListener, AutoCloseable {
         }
     }
 
+    /** Never blocks: an event the writer cannot take now is dropped and counted. */
     private void enqueue(Object event) {
-        try {
-            queue.put(event);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (writer.offer(event)) {
+            return;
+        }
+        dropped.increment();
+        if (dropping.compareAndSet(false, true)) {
+            // Not logged here: this is an event loop, and the log's own sink (stderr) may be the
+            // very pipe that is stalled. A short-lived thread says it, once per failing spell.
+            Thread t = new Thread(() -> log.error("event log: {} events are waiting for a sink that does not keep up "
+                    + "(is the --events file or stdout being read?); dropping events and counting them in {} "
+                    + "until it does", writer.pending(), DROPPED_METER), "tether-events-alarm");
+            t.setDaemon(true);
+            t.start();
         }
     }
 
-    private void drain() {
-        List<Object> batch = new ArrayList<>();
-        try {
-            while (true) {
-                Object first = queue.take();
-                batch.add(first);
-                queue.drainTo(batch, 4096);
-                boolean stop = false;
-                StringBuilder sb = new StringBuilder();
-                for (Object e : batch) {
-                    if (e == POISON) {
-                        stop = true;
-                    } else {
-                        sb.append(format(e)).append('\n');
-                    }
+    // ---- writer thread ---------------------------------------------------------------------
+
+    private void write(List<Object> batch) throws IOException {
+        StringBuilder sb = new StringBuilder(batch.size() * 200 + 1);
+        if (torn) {
+            endTornLine(sb);
+        }
+        for (Object e : batch) {
+            sb.append(format(e)).append('\n');
+        }
+        torn = true; // until the flush returns
+        out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        torn = false;
+        if (out instanceof FileOutputStream f) {
+            goodSize = f.getChannel().size();
+        }
+        if (dropping.compareAndSet(true, false)) {
+            log.error("event log: writing again; {} events dropped so far ({})", dropped(), DROPPED_METER);
+        }
+    }
+
+    /**
+     * A write that failed on a full disk may have written part of a line. A file is cut back to
+     * its last whole line; any other sink gets a newline, so the torn line stays on its own.
+     */
+    private void endTornLine(StringBuilder sb) {
+        if (out instanceof FileOutputStream f && goodSize >= 0) {
+            try {
+                FileChannel ch = f.getChannel();
+                if (ch.size() > goodSize) {
+                    ch.truncate(goodSize);
                 }
-                batch.clear();
-                out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                if (stop) {
-                    return;
-                }
+                return;
+            } catch (IOException e) {
+                // fall back to the newline
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (IOException e) {
-            System.err.println("tether: event log write failed: " + e);
         }
+        sb.append('\n');
     }
 
-    /** Writes what is queued, then stops. */
+    private static long sizeOf(OutputStream out) {
+        if (out instanceof FileOutputStream f) {
+            try {
+                return f.getChannel().size();
+            } catch (IOException e) {
+                return -1;
+            }
+        }
+        return -1;
+    }
+
+    private BatchWriter.Decision writeFailed(List<Object> batch, Throwable error, int attempt) {
+        dropped.increment(batch.size());
+        if (dropping.compareAndSet(false, true)) {
+            log.error("event log: write failed ({}); dropping events and counting them in {}, retrying every {} ms",
+                    error.toString(), DROPPED_METER, retry.toMillis());
+        }
+        return BatchWriter.Decision.drop(retry);
+    }
+
+    /** Writes what is queued (waiting at most 5 s for a stalled sink), then stops. */
     @Override
     public void close() {
-        enqueue(POISON);
         try {
-            writer.join(TimeUnit.SECONDS.toMillis(5));
-            if (closeStream) {
-                out.close();
-            }
+            writer.closeAsync().get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (TimeoutException e) {
+            log.error("event log: the sink took more than {} s; closing with {} events unwritten",
+                    CLOSE_WAIT.toSeconds(), writer.pending());
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+        if (closeStream) {
+            try {
+                out.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 }

@@ -1,0 +1,176 @@
+package io.tether.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.tether.protocol.Frame;
+import io.tether.server.internal.events.JsonEventLog;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code --events FILE} on a full filesystem, for real: a 2 MiB ext4 image, loop-mounted, filled
+ * to the last block. The gateway must keep serving (handshakes, ACKs), count what the event log
+ * could not write, and write again once space is freed. Needs root, mkfs.ext4 and loop devices;
+ * skipped otherwise.
+ */
+class EventLogFullDiskIT {
+    @TempDir
+    Path dir;
+    private Path mountPoint;
+    private TetherServer server;
+    private JsonEventLog events;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        if (events != null) {
+            events.close();
+        }
+        if (mountPoint != null) {
+            if (run("umount", mountPoint.toString()) != 0) {
+                run("umount", "-l", mountPoint.toString()); // still busy: detach, so the image can go
+            }
+        }
+    }
+
+    @Test
+    void fullFilesystem_gatewayKeepsServing_dropsAreCounted_andTheLogResumesWhenSpaceIsFreed() throws Exception {
+        mountTinyExt4();
+        Path log = mountPoint.resolve("events.jsonl");
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        events = new JsonEventLog(new FileOutputStream(log.toFile(), true), true, meters);
+        server = TetherServer.builder()
+                .bindAddress(new InetSocketAddress("127.0.0.1", 0))
+                .shutdownTimeout(Duration.ofSeconds(2))
+                .meters(meters)
+                .listener(events)
+                .build()
+                .start();
+
+        connectSendAndLeave("before-full");
+        await().atMost(Duration.ofSeconds(5)).until(() -> read(log).contains("before-full"));
+
+        List<Path> fillers = fill(mountPoint);
+        for (int i = 0; i < 40; i++) {
+            connectSendAndLeave("while-full-" + i); // asserts WELCOME and ACK: the gateway serves
+        }
+        // 80 events (an open and a close each); all but what a torn write squeezed in are lost.
+        await().atMost(Duration.ofSeconds(10)).until(() -> events.dropped() >= 40);
+        assertThat(meters.get(JsonEventLog.DROPPED_METER).counter().count()).isEqualTo((double) events.dropped());
+        assertThat(read(log)).doesNotContain("\"device\":\"while-full-39\"");
+
+        for (Path filler : fillers) {
+            Files.delete(filler);
+        }
+        // The writer retries once a second; allow a few rounds on a loaded host.
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            connectSendAndLeave("after-free");
+            return read(log).contains("\"device\":\"after-free\"");
+        });
+        // No torn line from the failed writes: every line is one whole JSON object.
+        assertThat(read(log).lines()).allSatisfy(line -> assertThat(line).startsWith("{\"ts\":").endsWith("}"));
+    }
+
+    /** One device's life: handshake, one DATA acknowledged, FIN. */
+    private void connectSendAndLeave(String device) throws IOException {
+        try (RawDevice d = new RawDevice(server.port())) {
+            d.hello(device, 30_000);
+            d.send(new Frame.Data(1, device.getBytes(StandardCharsets.US_ASCII)));
+            Frame f;
+            do {
+                f = d.read();
+            } while (f != null && !(f instanceof Frame.Ack));
+            assertThat(f).as("ACK for " + device).isEqualTo(new Frame.Ack(1));
+        }
+    }
+
+    private static String read(Path log) throws IOException {
+        return Files.readString(log, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Writes filler files until not one byte more fits. Root may use the reserved blocks too, and
+     * ext4 hands back a file's preallocated blocks when it is closed, so one file is not enough.
+     */
+    private static List<Path> fill(Path mountPoint) throws IOException {
+        List<Path> fillers = new ArrayList<>();
+        for (int k = 0; k < 100; k++) {
+            Path filler = mountPoint.resolve("filler-" + k);
+            fillers.add(filler);
+            if (fillOne(filler) == 0) {
+                return fillers;
+            }
+        }
+        throw new IllegalStateException("the filesystem at " + mountPoint + " never filled up");
+    }
+
+    private static long fillOne(Path filler) {
+        long written = 0;
+        try (OutputStream out = new FileOutputStream(filler.toFile())) {
+            for (int size : new int[] {4096, 1}) {
+                byte[] chunk = new byte[size];
+                try {
+                    while (true) {
+                        out.write(chunk);
+                        written += size;
+                    }
+                } catch (IOException full) {
+                    // next, smaller size
+                }
+            }
+        } catch (IOException closeOnFullDisk) {
+            // close() may report the same ENOSPC; the file is as full as it gets.
+        }
+        return written;
+    }
+
+    private void mountTinyExt4() throws Exception {
+        Assumptions.assumeTrue("0".equals(output("id", "-u").trim()), "needs root to mount a loop device");
+        Path image = dir.resolve("tiny.img");
+        Path mnt = dir.resolve("mnt");
+        Files.createDirectory(mnt);
+        Assumptions.assumeTrue(run("truncate", "-s", "2M", image.toString()) == 0, "truncate failed");
+        Assumptions.assumeTrue(run("mkfs.ext4", "-q", "-F", image.toString()) == 0, "mkfs.ext4 unavailable");
+        Assumptions.assumeTrue(run("mount", "-o", "loop", image.toString(), mnt.toString()) == 0,
+                "cannot loop-mount (no loop devices?)");
+        mountPoint = mnt;
+    }
+
+    private static int run(String... command) throws Exception {
+        try {
+            Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return -1;
+            }
+            return p.exitValue();
+        } catch (IOException notInstalled) {
+            return -1;
+        }
+    }
+
+    private static String output(String... command) throws Exception {
+        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+}
