@@ -16,13 +16,14 @@ import io.tether.client.internal.Liveness;
 import io.tether.client.internal.Outbox;
 import io.tether.client.internal.OutboxFile;
 import io.tether.client.internal.Tls;
-import io.tether.client.internal.Transport;
 import io.tether.protocol.Frame;
 import io.tether.protocol.auth.DeviceToken;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
+import io.tether.transport.KeepAlive;
+import io.tether.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,7 +130,7 @@ final class ClientCore {
                 ownedGroup = null;
                 loop = group.next();
             } else {
-                transport = Transport.preferred();
+                transport = Transport.best();
                 ownedGroup = new MultiThreadIoEventLoopGroup(1,
                         new DefaultThreadFactory("tether-client-" + config.deviceId()), transport.ioHandlerFactory());
                 loop = ownedGroup.next();
@@ -147,12 +148,11 @@ final class ClientCore {
         pingCounter = counters::pingSent;
         bootstrap = new Bootstrap()
                 .group(loop)
-                .channel(transport.socketChannelClass())
+                .channel(transport.channel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis());
-        if (!config.keepAliveIdle().isZero()) {
-            transport.keepAlive(bootstrap, ceilSeconds(config.keepAliveIdle()),
-                    ceilSeconds(config.keepAliveInterval()), config.keepAliveCount());
+        if (config.keepAlive().enabled()) {
+            transport.applyKeepAlive(bootstrap, config.keepAlive());
         }
         if (config.localAddress() != null) {
             transport.bindWithoutPort(bootstrap);
@@ -169,10 +169,6 @@ final class ClientCore {
         } catch (IOException e) {
             throw new UncheckedIOException("outboxFile " + config.outboxFile() + " cannot be opened: " + e, e);
         }
-    }
-
-    private static int ceilSeconds(Duration d) {
-        return (int) ((d.toMillis() + 999) / 1000);
     }
 
     // ---------------------------------------------------------------- public entry points, any thread
@@ -481,7 +477,7 @@ final class ClientCore {
         Duration ut = config.userTimeout();
         long userTimeoutMillis = ut == null ? w.timeoutMillis() : ut.toMillis();
         if (userTimeoutMillis > 0) {
-            transport.setUserTimeout(conn.channel(), (int) Math.min(Integer.MAX_VALUE, userTimeoutMillis));
+            transport.setUserTimeout(conn.channel(), Duration.ofMillis(userTimeoutMillis));
         }
         long pingNanos = w.heartbeatMillis() == 0 ? 0
                 : Math.max(1, Math.round(w.heartbeatMillis() * 1_000_000.0 * config.pingIntervalFactor()));

@@ -4,9 +4,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.NetUtil;
-import io.tether.client.internal.Transport;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.auth.DeviceToken;
+import io.tether.transport.KeepAlive;
+import io.tether.transport.Transport;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -197,13 +198,7 @@ public final class TetherClient implements AutoCloseable {
         private static final Duration DEFAULT_BACKOFF_BASE = Duration.ofSeconds(1);
         private static final Duration DEFAULT_BACKOFF_CAP = Duration.ofSeconds(60);
         private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-        private static final Duration DEFAULT_KEEPALIVE_IDLE = Duration.ofSeconds(60);
-        private static final Duration DEFAULT_KEEPALIVE_INTERVAL = Duration.ofSeconds(20);
-        private static final int DEFAULT_KEEPALIVE_COUNT = 3;
         private static final int DEFAULT_OUTBOX_CAPACITY = 10_000;
-        /** Kernel limits for TCP_KEEPIDLE / TCP_KEEPINTVL (MAX_TCP_KEEPIDLE) and TCP_KEEPCNT (MAX_TCP_KEEPCNT). */
-        private static final Duration MAX_KEEPALIVE_TIME = Duration.ofSeconds(32_767);
-        private static final int MAX_KEEPALIVE_COUNT = 127;
         private static final Duration MAX_MILLIS = Duration.ofMillis(Integer.MAX_VALUE);
         private static final LongUnaryOperator DEFAULT_RANDOM = bound -> ThreadLocalRandom.current().nextLong(bound);
 
@@ -217,9 +212,7 @@ public final class TetherClient implements AutoCloseable {
         private Duration backoffCap = DEFAULT_BACKOFF_CAP;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration userTimeout;
-        private Duration keepAliveIdle = DEFAULT_KEEPALIVE_IDLE;
-        private Duration keepAliveInterval = DEFAULT_KEEPALIVE_INTERVAL;
-        private int keepAliveCount = DEFAULT_KEEPALIVE_COUNT;
+        private KeepAlive keepAlive = KeepAlive.DEFAULT;
         private int outboxCapacity = DEFAULT_OUTBOX_CAPACITY;
         private EventLoopGroup eventLoopGroup;
         private InetAddress localAddress;
@@ -385,25 +378,18 @@ public final class TetherClient implements AutoCloseable {
 
         /**
          * TCP keepalive: SO_KEEPALIVE with TCP_KEEPIDLE {@code idle}, TCP_KEEPINTVL {@code interval},
-         * TCP_KEEPCNT {@code count}; times are rounded up to whole seconds (the kernel's unit).
-         * Defaults 60 s, 20 s, 3. {@code idle} {@link Duration#ZERO} turns keepalive off.
+         * TCP_KEEPCNT {@code count}, checked by the same validator as the gateway's
+         * ({@link KeepAlive#of}), so a value the kernel would refuse fails here, with the same
+         * message. Defaults 60 s, 20 s, 3 ({@link KeepAlive#DEFAULT}). {@code idle}
+         * {@link Duration#ZERO} turns keepalive off.
          *
-         * @throws IllegalArgumentException if idle is not 0 or 1 s to 32767 s, interval not 1 s to
-         *                                  32767 s, or count not 1 to 127
+         * @throws IllegalArgumentException if idle is not 0 or whole seconds from 1 s to 32767 s,
+         *                                  interval not whole seconds from 1 s to 32767 s, or count
+         *                                  not 1 to 127 (the Linux kernel's limits)
          */
         public Builder keepAlive(Duration idle, Duration interval, int count) {
             Objects.requireNonNull(idle, "idle");
-            if (!idle.isZero()) {
-                checkRange("keepAlive idle", idle, Duration.ofSeconds(1), MAX_KEEPALIVE_TIME);
-            }
-            checkRange("keepAlive interval", interval, Duration.ofSeconds(1), MAX_KEEPALIVE_TIME);
-            if (count < 1 || count > MAX_KEEPALIVE_COUNT) {
-                throw new IllegalArgumentException("keepAlive count: " + count + " (expected: 1 to "
-                        + MAX_KEEPALIVE_COUNT + ")");
-            }
-            keepAliveIdle = idle;
-            keepAliveInterval = interval;
-            keepAliveCount = count;
+            keepAlive = idle.isZero() ? KeepAlive.OFF : KeepAlive.of(idle, interval, count);
             return this;
         }
 
@@ -634,7 +620,7 @@ public final class TetherClient implements AutoCloseable {
             }
             byte[] key = secret != null ? DeviceToken.deviceKey(deviceId, secret) : deviceKey;
             return new TetherClient(new ClientConfig(target, deviceId, credential, key, heartbeat, backoffBase, backoffCap,
-                    connectTimeout, userTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, outboxCapacity,
+                    connectTimeout, userTimeout, keepAlive, outboxCapacity,
                     eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect, outboxFile,
                     outboxSync, tls));
         }

@@ -3,6 +3,7 @@ package io.tether.client;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.EventLoopGroup;
+import io.tether.transport.KeepAlive;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
@@ -25,10 +26,6 @@ class BuilderTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("backoff cap: PT1S (expected: >= base PT2S)");
         assertThatThrownBy(() -> b.userTimeout(Duration.ofDays(30)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected: <= 2147483647 ms");
-        assertThatThrownBy(() -> b.keepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive count: 0 (expected: 1 to 127)");
-        assertThatThrownBy(() -> b.keepAlive(Duration.ofMillis(500), Duration.ofSeconds(20), 3))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive idle: PT0.5S (expected: >= 1 s)");
         assertThatThrownBy(() -> b.outboxCapacity(0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("outboxCapacity: 0 (expected: >= 1)");
         assertThatThrownBy(() -> b.pingIntervalFactor(0))
@@ -39,6 +36,45 @@ class BuilderTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("deviceId:");
         assertThatThrownBy(() -> b.credential(new byte[1025]))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("credential: 1025 bytes (expected: <= 1024)");
+    }
+
+    @Test
+    void keepAliveBeyondTheKernelLimit_isRefusedWithTheGatewaysMessage() {
+        TetherClient.Builder b = TetherClient.builder();
+        // The same validator as the gateway's --keepalive: the message names the kernel's limit.
+        String gateway = messageOf(() -> KeepAlive.of(Duration.ofHours(10), Duration.ofSeconds(20), 3));
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofHours(10), Duration.ofSeconds(20), 3))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(gateway)
+                .hasMessageContaining("10h")
+                .hasMessageContaining("32767s")
+                .hasMessageContaining("TCP_KEEPIDLE");
+    }
+
+    @Test
+    void keepAliveOfFractionalSecondsOrTooManyProbes_isRefused() {
+        TetherClient.Builder b = TetherClient.builder();
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofMillis(1500), Duration.ofSeconds(20), 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole seconds");
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 128))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("127");
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keepalive count 0");
+    }
+
+    @Test
+    void keepAliveIdleZero_turnsKeepAliveOff() {
+        // Zero idle is the SDK's documented "off", not an error.
+        TetherClient.builder().keepAlive(Duration.ZERO, Duration.ofSeconds(1), 1);
+    }
+
+    private static String messageOf(Runnable r) {
+        try {
+            r.run();
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        throw new AssertionError("expected IllegalArgumentException");
     }
 
     @Test

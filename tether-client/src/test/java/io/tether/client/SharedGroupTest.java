@@ -2,7 +2,7 @@ package io.tether.client;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.tether.client.internal.Transport;
+import io.tether.transport.Transport;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,7 +20,7 @@ class SharedGroupTest {
     void manyClientsOnOneSharedGroup_allDeliver_andTheGroupOutlivesThem() throws Exception {
         int clients = 200;
         int messages = 5;
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, Transport.preferred().ioHandlerFactory());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, Transport.best().ioHandlerFactory());
         try (FakeServer server = new FakeServer().autoRespond()) {
             List<TetherClient> fleet = new ArrayList<>();
             List<CompletableFuture<?>> futures = new ArrayList<>();
