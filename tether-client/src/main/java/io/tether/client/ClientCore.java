@@ -15,7 +15,6 @@ import io.tether.client.internal.Backoff;
 import io.tether.client.internal.Liveness;
 import io.tether.client.internal.Outbox;
 import io.tether.client.internal.OutboxFile;
-import io.tether.client.internal.Tls;
 import io.tether.protocol.Frame;
 import io.tether.protocol.auth.DeviceToken;
 import io.tether.protocol.FrameDecoder;
@@ -24,6 +23,7 @@ import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.Transport;
+import io.tether.transport.tls.Tls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -429,7 +429,7 @@ final class ClientCore {
                 if (config.tls() != null) {
                     // First: everything after it reads and writes plaintext frames. HELLO, written
                     // on channelActive, waits in the handler until the TLS handshake is done.
-                    ch.pipeline().addLast("tls", Tls.handler(config.tls(), ch, config.target()));
+                    ch.pipeline().addLast("tls", Tls.clientHandler(config.tls(), ch, config.target()));
                 }
                 ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,
                         liveness, conn);
