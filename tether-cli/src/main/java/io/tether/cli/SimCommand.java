@@ -10,8 +10,9 @@ import io.tether.client.TetherClient;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.protocol.auth.DeviceToken;
-import io.tether.transport.errno.IoFailure;
+import io.tether.transport.HostPort;
 import io.tether.transport.Transport;
+import io.tether.transport.errno.IoFailure;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -177,7 +178,12 @@ public final class SimCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InetSocketAddress addr = parseTarget(target);
+        InetSocketAddress addr;
+        try {
+            addr = parseTarget(target);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         if (devices < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--devices: " + devices + " (expected: >= 1)");
         }
@@ -314,22 +320,18 @@ public final class SimCommand implements Callable<Integer> {
         });
     }
 
+    /**
+     * {@code --target}: {@code HOST:PORT} or {@code [v6]:PORT}, resolved once for the whole run.
+     *
+     * @throws IllegalArgumentException naming {@code --target}, the value and the expected form
+     */
     static InetSocketAddress parseTarget(String t) {
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0 || colon == t.length() - 1) {
-            throw new IllegalArgumentException("--target: '" + t + "' (expected: HOST:PORT)");
+        InetSocketAddress a = HostPort.parse("--target", t);
+        if (a.getPort() == 0 || !a.isUnresolved()) {
+            throw new IllegalArgumentException("--target '" + t + "': expected HOST:PORT with a host and a port"
+                    + " 1 to 65535, e.g. 127.0.0.1:7400 or [::1]:7400");
         }
-        String host = t.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(t.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--target: '" + t + "' port is not a number");
-        }
-        return new InetSocketAddress(host, port);
+        return HostPort.resolve("--target", t);
     }
 
     /** Shared state of one simulation run. Thread-safe. */

@@ -21,6 +21,7 @@ import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
+import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.Transport;
 import io.tether.transport.tls.Tls;
@@ -575,7 +576,7 @@ final class ClientCore {
         connection = null;
         if (closedBy == null) {
             counters.connectFailures++;
-            log.debug("{}: connect to {} failed", config.deviceId(), config.target(), cause);
+            log.debug("{}: connect to {} failed", config.deviceId(), HostPort.format(config.target()), cause);
         }
         afterLoss(cause, 0);
     }

@@ -6,6 +6,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.NetUtil;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.auth.DeviceToken;
+import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.Transport;
 
@@ -243,6 +244,25 @@ public final class TetherClient implements AutoCloseable {
                     ? new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(host), port)
                     : InetSocketAddress.createUnresolved(host, port);
             return this;
+        }
+
+        /**
+         * The server's address as {@code host:port}, the form of the command line and config files
+         * ({@code gateway.example:7878}, {@code 10.0.0.7:7878}, {@code [2001:db8::7]:7878}); see
+         * {@link #target(String, int)}.
+         *
+         * @throws IllegalArgumentException naming {@code target}, the value and the expected form, if
+         *                                  it is not {@code HOST:PORT} (an IPv6 address in brackets)
+         *                                  or the port is not 1 to 65535
+         */
+        public Builder target(String hostPort) {
+            InetSocketAddress parsed = HostPort.parse("target", hostPort);
+            if (parsed.getPort() == 0 || !parsed.isUnresolved()) {
+                // ":7878" or a bare port means "any address" to a server; a client needs a host.
+                throw new IllegalArgumentException("target '" + hostPort + "': expected HOST:PORT with a host and a"
+                        + " port 1 to 65535, e.g. gateway.example:7878 or [::1]:7878");
+            }
+            return target(parsed.getHostString(), parsed.getPort());
         }
 
         /**

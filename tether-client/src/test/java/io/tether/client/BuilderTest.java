@@ -63,6 +63,19 @@ class BuilderTest {
     }
 
     @Test
+    void targetAsHostPort_takesBracketedIpv6_andRefusesBadFormsNamingTarget() {
+        TetherClient.Builder b = TetherClient.builder().deviceId("d");
+        b.target("[::1]:7878");
+        assertThatThrownBy(() -> b.target("::1:7878"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("target '::1:7878': an IPv6 address needs brackets, e.g. [::1]:7400");
+        assertThatThrownBy(() -> b.target("gateway.example"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("target 'gateway.example': expected HOST:PORT");
+        assertThatThrownBy(() -> b.target(":7878"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("target ':7878': expected HOST:PORT");
+    }
+
+    @Test
     void keepAliveIdleZero_turnsKeepAliveOff() {
         // Zero idle is the SDK's documented "off", not an error.
         TetherClient.builder().keepAlive(Duration.ZERO, Duration.ofSeconds(1), 1);
