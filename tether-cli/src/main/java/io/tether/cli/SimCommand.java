@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
+import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
 import io.tether.client.ClientTls;
 import io.tether.client.TetherClient;
@@ -13,6 +14,7 @@ import io.tether.protocol.auth.DeviceToken;
 import io.tether.transport.HostPort;
 import io.tether.transport.Transport;
 import io.tether.transport.errno.IoFailure;
+import io.tether.transport.tls.Tls;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -227,7 +229,7 @@ public final class SimCommand implements Callable<Integer> {
                     .deviceId(idPrefix + (idOffset + i))
                     .credential(new byte[0])
                     .heartbeat(heartbeat)
-                    .eventLoopGroup(run.group)
+                    .group(run.clients)
                     .outboxCapacity(Math.max(1, messages))
                     .pingIntervalFactor(behaviour == Behaviour.late ? 1.3 : 1.0)
                     .listener(new ClientListener() {
@@ -242,8 +244,8 @@ public final class SimCommand implements Callable<Integer> {
             if (run.groupKey != null) {
                 b.deviceKey(run.keyOf(idPrefix + (idOffset + i)));
             }
-            if (run.tls != null) {
-                b.tls(run.tls);
+            if (run.clientTls != null) {
+                b.tls(run.clientTls);
             }
             TetherClient c = b.build();
             clients.add(c);
@@ -343,11 +345,16 @@ public final class SimCommand implements Callable<Integer> {
         final Duration flapInterval;
         final long messages;
         final byte[] payload;
-        /** TLS client context, or null for plaintext. */
-        final SslContext tls;
+        /** TLS of the SDK's devices (normal, late), or null for plaintext or raw devices. */
+        final ClientTls clientTls;
+        /** TLS of the raw devices (the same trust), or null for plaintext or SDK devices. */
+        final SslContext rawTls;
         /** Key of the --id-prefix group when authenticating, else null. */
         final byte[] groupKey;
         final Transport transport = Transport.best();
+        /** Threads of the SDK's devices, or null when the devices are raw. */
+        final ClientGroup clients;
+        /** Event loops of the raw devices (silent, fin, rst, flap), or null for SDK devices. */
         final EventLoopGroup group;
         final int devices;
         private final long startNanos = System.nanoTime();
@@ -382,10 +389,13 @@ public final class SimCommand implements Callable<Integer> {
                 payload[i] = pattern[i % pattern.length];
             }
             this.devices = c.devices;
-            this.tls = c.tlsCa == null ? null : ClientTls.trusting(c.tlsCa);
+            boolean sdk = c.behaviour == Behaviour.normal || c.behaviour == Behaviour.late;
+            this.clientTls = c.tlsCa == null || !sdk ? null : ClientTls.trusting(c.tlsCa);
+            this.rawTls = c.tlsCa == null || sdk ? null : Tls.clientContext(c.tlsCa);
             String secret = c.secret != null ? c.secret : c.secretEnv != null ? System.getenv(c.secretEnv) : null;
             this.groupKey = secret == null || secret.isEmpty() ? null : DeviceToken.groupKey(c.idPrefix, secret);
-            this.group = transport.newGroup(c.threads, "tether-sim");
+            this.clients = sdk ? ClientGroup.create(c.threads > 0 ? c.threads : Runtime.getRuntime().availableProcessors(), "tether-sim") : null;
+            this.group = sdk ? null : transport.newGroup(c.threads, "tether-sim");
         }
 
         boolean stopping() {
@@ -463,7 +473,12 @@ public final class SimCommand implements Callable<Integer> {
 
         void stop() {
             stopping = true;
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            if (clients != null) {
+                clients.close(Duration.ofSeconds(5));
+            }
+            if (group != null) {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
         }
 
         String summary() throws IOException {

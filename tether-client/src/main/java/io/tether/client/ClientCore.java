@@ -22,7 +22,6 @@ import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.transport.HostPort;
-import io.tether.transport.KeepAlive;
 import io.tether.transport.Transport;
 import io.tether.transport.tls.Tls;
 import org.slf4j.Logger;
@@ -499,7 +498,8 @@ final class ClientCore {
                 config.deviceId(), w.sessionId(), w.heartbeatMillis(), w.timeoutMillis(), w.lastSeq(), w.quiet(),
                 w.resumed());
         try {
-            listener.onConnected(w);
+            listener.onConnected(new SessionInfo(w.sessionId(), w.resumed(), Duration.ofMillis(w.heartbeatMillis()),
+                    Duration.ofMillis(w.timeoutMillis()), w.quiet(), w.lastSeq(), maxPayload));
         } catch (RuntimeException e) {
             log.warn("{}: listener.onConnected threw", config.deviceId(), e);
         }
@@ -529,7 +529,7 @@ final class ClientCore {
         log.debug("{}: BYE {} (reconnect after {} ms) {}", config.deviceId(), bye.reason(),
                 bye.reconnectAfterMillis(), bye.text());
         try {
-            listener.onBye(bye);
+            listener.onBye(new Goodbye(bye.reason(), Duration.ofMillis(bye.reconnectAfterMillis()), bye.text()));
         } catch (RuntimeException e) {
             log.warn("{}: listener.onBye threw", config.deviceId(), e);
         }

@@ -1,14 +1,11 @@
 package io.tether.client;
 
 import io.netty.channel.Channel;
-import io.netty.channel.EventLoopGroup;
-import io.netty.handler.ssl.SslContext;
 import io.netty.util.NetUtil;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.auth.DeviceToken;
 import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
-import io.tether.transport.Transport;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -75,7 +72,7 @@ import java.util.random.RandomGenerator;
  * All methods are thread-safe. The client runs on one thread of its event loop group; futures are
  * completed and {@link ClientListener} methods called on that thread, so dependent stages and
  * listeners must not block (use the {@code *Async} stages to run elsewhere). Thousands of clients
- * can share one group ({@link Builder#eventLoopGroup}); each then costs a few kilobytes plus its
+ * can share one group ({@link Builder#group}, a {@link ClientGroup}); each then costs a few kilobytes plus its
  * outbox and socket.
  */
 public final class TetherClient implements AutoCloseable {
@@ -215,7 +212,7 @@ public final class TetherClient implements AutoCloseable {
         private Duration userTimeout;
         private KeepAlive keepAlive = KeepAlive.DEFAULT;
         private int outboxCapacity = DEFAULT_OUTBOX_CAPACITY;
-        private EventLoopGroup eventLoopGroup;
+        private ClientGroup group;
         private InetAddress localAddress;
         private ClientListener listener = new ClientListener() { };
         private LongUnaryOperator random = DEFAULT_RANDOM;
@@ -223,7 +220,7 @@ public final class TetherClient implements AutoCloseable {
         private boolean reconnect = true;
         private Path outboxFile;
         private boolean outboxSync = true;
-        private SslContext tls;
+        private ClientTls tls;
 
         private Builder() {
         }
@@ -498,9 +495,9 @@ public final class TetherClient implements AutoCloseable {
         /**
          * Speaks TLS (1.3 or 1.2) to the server, trusting the PEM certificates in
          * {@code trustedCertPem}: the gateway's CA, or the gateway's own certificate if it is
-         * self-signed. Reads the file now; for many clients in one process, build the context once
-         * with {@link ClientTls#trusting} and pass it to {@link #tls(SslContext)}. See there for what
-         * is verified. Default: plaintext TCP.
+         * self-signed. Reads the file now; for many clients in one process, build a
+         * {@link ClientTls} once and pass it to {@link #tls(ClientTls)}. See there for what is
+         * verified. Default: plaintext TCP.
          *
          * @throws java.io.UncheckedIOException if the file is missing or unreadable
          * @throws IllegalArgumentException     if it holds no PEM certificate
@@ -510,42 +507,28 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
-         * Speaks TLS to the server with this client context, typically from {@link ClientTls}
-         * (shared by any number of clients). The server's certificate chain must be trusted by the
-         * context, and the certificate must name the {@link #target} host (a DNS name for a host
-         * name, an IP address entry for an IP literal): this check is always on, also for a context
-         * built elsewhere. The TLS handshake counts in {@link #connectTimeout}. A failed
-         * verification ends the attempt like any lost connection (reason {@code IO_ERROR}, and a
-         * reconnect after the backoff); the cause passed to
-         * {@link ClientListener#onDisconnected} is an {@link javax.net.ssl.SSLHandshakeException}
-         * that says what was wrong (not trusted, wrong name, not TLS), and the first failure after
-         * a success is logged as a warning. Default: plaintext TCP.
-         *
-         * @throws IllegalArgumentException if the context is a server context
+         * Speaks TLS to the server, trusting what {@code tls} trusts (shared by any number of
+         * clients). The server's certificate chain must be trusted, and the certificate must name
+         * the {@link #target} host (a DNS name for a host name, an IP address entry for an IP
+         * literal). The TLS handshake counts in {@link #connectTimeout}. A failed verification ends
+         * the attempt like any lost connection (reason {@code IO_ERROR}, and a reconnect after the
+         * backoff); the cause passed to {@link ClientListener#onDisconnected} is an
+         * {@link javax.net.ssl.SSLHandshakeException} that says what was wrong (not trusted, wrong
+         * name, not TLS), and the first failure after a success is logged as a warning. Default:
+         * plaintext TCP.
          */
-        public Builder tls(SslContext context) {
-            Objects.requireNonNull(context, "context");
-            if (!context.isClient()) {
-                throw new IllegalArgumentException("tls: a server SslContext (expected: a client context, e.g. "
-                        + "ClientTls.trusting(caPem))");
-            }
-            tls = context;
+        public Builder tls(ClientTls tls) {
+            this.tls = Objects.requireNonNull(tls, "tls");
             return this;
         }
 
         /**
-         * Runs the client on a caller-owned group, typically shared by many clients; the client
-         * picks one of its event loops and stays there. The client never shuts the group down. The
-         * transport (epoll or NIO) is taken from the group's I/O handler. Default: the client creates
-         * a one-thread group of the best transport available and shuts it down on close.
-         *
-         * @throws IllegalArgumentException if the group is not a {@code MultiThreadIoEventLoopGroup}
-         *                                  (or one of its event loops) running epoll or NIO
+         * Runs the client on a group of threads shared with other clients; the client picks one of
+         * its event loops and stays there, and never closes the group. Default: the client runs
+         * its own one-thread group and stops it on close.
          */
-        public Builder eventLoopGroup(EventLoopGroup group) {
-            Objects.requireNonNull(group, "group");
-            Transport.of(group);
-            eventLoopGroup = group;
+        public Builder group(ClientGroup group) {
+            this.group = Objects.requireNonNull(group, "group");
             return this;
         }
 
@@ -618,7 +601,7 @@ public final class TetherClient implements AutoCloseable {
          *
          * @throws IllegalStateException if the target or device id is missing, the local address is
          *                               of a different IP family than a resolved target, the
-         *                               event loop group is shut down, or the outbox file is in use
+         *                               group is closed, or the outbox file is in use
          *                               by another client, belongs to another device id or is not
          *                               an outbox file
          * @throws java.io.UncheckedIOException if the outbox file cannot be created, read or locked
@@ -635,14 +618,14 @@ public final class TetherClient implements AutoCloseable {
                 throw new IllegalStateException("localAddress " + localAddress.getHostAddress()
                         + " and target " + target.getAddress().getHostAddress() + " are of different IP families");
             }
-            if (eventLoopGroup != null && eventLoopGroup.isShuttingDown()) {
-                throw new IllegalStateException("eventLoopGroup is shut down");
+            if (group != null && group.isClosed()) {
+                throw new IllegalStateException("group is closed (close clients before their ClientGroup)");
             }
             byte[] key = secret != null ? DeviceToken.deviceKey(deviceId, secret) : deviceKey;
             return new TetherClient(new ClientConfig(target, deviceId, credential, key, heartbeat, backoffBase, backoffCap,
                     connectTimeout, userTimeout, keepAlive, outboxCapacity,
-                    eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect, outboxFile,
-                    outboxSync, tls));
+                    group == null ? null : group.eventLoops(), localAddress, listener, random, pingIntervalFactor,
+                    reconnect, outboxFile, outboxSync, tls == null ? null : tls.context()));
         }
 
         private static Duration checkMillis(String name, Duration d, Duration min) {

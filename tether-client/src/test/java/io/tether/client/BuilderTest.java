@@ -1,8 +1,5 @@
 package io.tether.client;
 
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.local.LocalIoHandler;
-import io.netty.channel.EventLoopGroup;
 import io.tether.transport.KeepAlive;
 import org.junit.jupiter.api.Test;
 
@@ -91,14 +88,15 @@ class BuilderTest {
     }
 
     @Test
-    void groupOfAnUnsupportedTransport_isRejected() {
-        EventLoopGroup local = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
-        try {
-            assertThatThrownBy(() -> TetherClient.builder().eventLoopGroup(local))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected: a MultiThreadIoEventLoopGroup");
-        } finally {
-            local.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
-        }
+    void closedGroup_isRefusedAtBuild_namingTheFix() {
+        ClientGroup group = ClientGroup.create(1);
+        group.close();
+
+        assertThatThrownBy(() -> TetherClient.builder().target("127.0.0.1", 7878).deviceId("d").group(group).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("group is closed (close clients before their ClientGroup)");
+        assertThatThrownBy(() -> ClientGroup.create(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("threads: 0 (expected: 1 to 1024)");
     }
 
     @Test
