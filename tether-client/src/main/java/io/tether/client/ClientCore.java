@@ -179,7 +179,7 @@ final class ClientCore {
                 loop.execute(this::doConnect);
             } catch (RejectedExecutionException e) {
                 connectFuture.completeExceptionally(
-                        new ClientClosedException("the client's event loop group was shut down", e));
+                        new ClientClosedException("the client's ClientGroup was closed", e));
             }
         }
         return connectFuture;
@@ -294,7 +294,7 @@ final class ClientCore {
                 loop.execute(drainTask);
             } catch (RejectedExecutionException ex) {
                 drainScheduled.set(false);
-                failIncoming(new ClientClosedException("the client's event loop group was shut down", ex));
+                failIncoming(new ClientClosedException("the client's ClientGroup was closed", ex));
             }
         }
     }

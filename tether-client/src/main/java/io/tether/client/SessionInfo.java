@@ -11,7 +11,8 @@ import java.time.Duration;
  * @param heartbeat        how often the client PINGs when it has nothing else to write;
  *                         {@link Duration#ZERO} = heartbeats off (TCP keepalive only)
  * @param timeout          how long the server waits for a frame before it ends the session
- *                         ({@code HEARTBEAT_TIMEOUT}); {@link Duration#ZERO} when heartbeats are off
+ *                         ({@code HEARTBEAT_TIMEOUT}), as WELCOME's {@code timeout_ms} said; not used
+ *                         by the client when heartbeats are off
  * @param quiet            whether the server answers PINGs (false) or not (true: dead-server
  *                         detection then rests on the TCP user timeout, see {@link TetherClient})
  * @param lastSeq          the highest sequence number of this device the server had stored; 0 = none
