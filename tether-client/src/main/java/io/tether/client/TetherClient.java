@@ -72,8 +72,8 @@ import java.util.random.RandomGenerator;
  * All methods are thread-safe. The client runs on one thread of its event loop group; futures are
  * completed and {@link ClientListener} methods called on that thread, so dependent stages and
  * listeners must not block (use the {@code *Async} stages to run elsewhere). Thousands of clients
- * can share one group ({@link Builder#group}, a {@link ClientGroup}); each then costs a few kilobytes plus its
- * outbox and socket.
+ * can share the threads of one {@link ClientGroup} ({@link Builder#group}); each then costs a few
+ * kilobytes plus its outbox and socket.
  */
 public final class TetherClient implements AutoCloseable {
 
