@@ -10,8 +10,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -20,6 +18,8 @@ import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.auth.DeviceToken;
+import io.tether.transport.HostPort;
+import io.tether.transport.Transport;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
 
@@ -82,7 +82,7 @@ public final class LoadGen {
     LoadGen(Args a) {
         mqtt = a.str("proto", "mqtt").equals("mqtt");
         String t = a.str("target", "127.0.0.1:1883");
-        target = new InetSocketAddress(t.substring(0, t.lastIndexOf(':')), Integer.parseInt(t.substring(t.lastIndexOf(':') + 1)));
+        target = HostPort.resolve("--target", t);
         for (String s : a.str("source", "").split(",")) {
             if (!s.isBlank()) {
                 try {
@@ -98,8 +98,9 @@ public final class LoadGen {
         concurrency = a.integer("concurrency", 256);
         String secret = a.str("secret", "");
         groupKey = secret.isEmpty() ? null : DeviceToken.groupKey(prefix, secret);
+        // Epoll, never a silent fall-back to NIO: the figures are for the transport production runs.
         group = new MultiThreadIoEventLoopGroup(a.integer("threads", Runtime.getRuntime().availableProcessors()),
-                EpollIoHandler.newFactory());
+                Transport.EPOLL.ioHandlerFactory());
     }
 
     /** One connection (one device / MQTT client). Fields are touched on its event loop only, except volatile ones. */
@@ -141,7 +142,7 @@ public final class LoadGen {
         void connect(Runnable onAccepted, Runnable onEnded) {
             this.onAccepted = onAccepted;
             this.onEnded = onEnded;
-            Bootstrap b = new Bootstrap().group(group).channel(EpollSocketChannel.class)
+            Bootstrap b = new Bootstrap().group(group).channel(Transport.EPOLL.channel())
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 15_000)
                     .handler(new ChannelInitializer<>() {

@@ -41,8 +41,8 @@ final class RawSimDevice {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (run.tls != null) {
-                            ch.pipeline().addLast(run.tls.newHandler(ch.alloc(),
+                        if (run.rawTls != null) {
+                            ch.pipeline().addLast(run.rawTls.newHandler(ch.alloc(),
                                     run.target.getHostString(), run.target.getPort()));
                         }
                         ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,

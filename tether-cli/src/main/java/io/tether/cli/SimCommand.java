@@ -4,14 +4,17 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
+import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
 import io.tether.client.ClientTls;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.protocol.auth.DeviceToken;
-import io.tether.transport.errno.IoFailure;
+import io.tether.transport.HostPort;
 import io.tether.transport.Transport;
+import io.tether.transport.errno.IoFailure;
+import io.tether.transport.tls.Tls;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -177,7 +180,12 @@ public final class SimCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InetSocketAddress addr = parseTarget(target);
+        InetSocketAddress addr;
+        try {
+            addr = parseTarget(target);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         if (devices < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--devices: " + devices + " (expected: >= 1)");
         }
@@ -221,7 +229,7 @@ public final class SimCommand implements Callable<Integer> {
                     .deviceId(idPrefix + (idOffset + i))
                     .credential(new byte[0])
                     .heartbeat(heartbeat)
-                    .eventLoopGroup(run.group)
+                    .group(run.clients)
                     .outboxCapacity(Math.max(1, messages))
                     .pingIntervalFactor(behaviour == Behaviour.late ? 1.3 : 1.0)
                     .listener(new ClientListener() {
@@ -236,8 +244,8 @@ public final class SimCommand implements Callable<Integer> {
             if (run.groupKey != null) {
                 b.deviceKey(run.keyOf(idPrefix + (idOffset + i)));
             }
-            if (run.tls != null) {
-                b.tls(run.tls);
+            if (run.clientTls != null) {
+                b.tls(run.clientTls);
             }
             TetherClient c = b.build();
             clients.add(c);
@@ -314,22 +322,18 @@ public final class SimCommand implements Callable<Integer> {
         });
     }
 
+    /**
+     * {@code --target}: {@code HOST:PORT} or {@code [v6]:PORT}, resolved once for the whole run.
+     *
+     * @throws IllegalArgumentException naming {@code --target}, the value and the expected form
+     */
     static InetSocketAddress parseTarget(String t) {
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0 || colon == t.length() - 1) {
-            throw new IllegalArgumentException("--target: '" + t + "' (expected: HOST:PORT)");
+        InetSocketAddress a = HostPort.parse("--target", t);
+        if (a.getPort() == 0 || !a.isUnresolved()) {
+            throw new IllegalArgumentException("--target '" + t + "': expected HOST:PORT with a host and a port"
+                    + " 1 to 65535, e.g. 127.0.0.1:7400 or [::1]:7400");
         }
-        String host = t.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(t.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--target: '" + t + "' port is not a number");
-        }
-        return new InetSocketAddress(host, port);
+        return HostPort.resolve("--target", t);
     }
 
     /** Shared state of one simulation run. Thread-safe. */
@@ -341,11 +345,16 @@ public final class SimCommand implements Callable<Integer> {
         final Duration flapInterval;
         final long messages;
         final byte[] payload;
-        /** TLS client context, or null for plaintext. */
-        final SslContext tls;
+        /** TLS of the SDK's devices (normal, late), or null for plaintext or raw devices. */
+        final ClientTls clientTls;
+        /** TLS of the raw devices (the same trust), or null for plaintext or SDK devices. */
+        final SslContext rawTls;
         /** Key of the --id-prefix group when authenticating, else null. */
         final byte[] groupKey;
         final Transport transport = Transport.best();
+        /** Threads of the SDK's devices, or null when the devices are raw. */
+        final ClientGroup clients;
+        /** Event loops of the raw devices (silent, fin, rst, flap), or null for SDK devices. */
         final EventLoopGroup group;
         final int devices;
         private final long startNanos = System.nanoTime();
@@ -380,10 +389,13 @@ public final class SimCommand implements Callable<Integer> {
                 payload[i] = pattern[i % pattern.length];
             }
             this.devices = c.devices;
-            this.tls = c.tlsCa == null ? null : ClientTls.trusting(c.tlsCa);
+            boolean sdk = c.behaviour == Behaviour.normal || c.behaviour == Behaviour.late;
+            this.clientTls = c.tlsCa == null || !sdk ? null : ClientTls.trusting(c.tlsCa);
+            this.rawTls = c.tlsCa == null || sdk ? null : Tls.clientContext(c.tlsCa);
             String secret = c.secret != null ? c.secret : c.secretEnv != null ? System.getenv(c.secretEnv) : null;
             this.groupKey = secret == null || secret.isEmpty() ? null : DeviceToken.groupKey(c.idPrefix, secret);
-            this.group = transport.newGroup(c.threads, "tether-sim");
+            this.clients = sdk ? ClientGroup.create(c.threads > 0 ? c.threads : Runtime.getRuntime().availableProcessors(), "tether-sim") : null;
+            this.group = sdk ? null : transport.newGroup(c.threads, "tether-sim");
         }
 
         boolean stopping() {
@@ -461,7 +473,12 @@ public final class SimCommand implements Callable<Integer> {
 
         void stop() {
             stopping = true;
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            if (clients != null) {
+                clients.close(Duration.ofSeconds(5));
+            }
+            if (group != null) {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
         }
 
         String summary() throws IOException {

@@ -9,10 +9,9 @@ import static org.awaitility.Awaitility.await;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
+import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
+import io.tether.client.Goodbye;
 import io.tether.client.ClientStats;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Frame;
@@ -87,7 +86,7 @@ class ChaosIT {
 
     private ServerProcess server;
     private ChaosProxy proxy;
-    private EventLoopGroup group;
+    private ClientGroup group;
     private ScheduledExecutorService pacer;
     private final List<Device> devices = new ArrayList<>();
     /** Raw takeover connections left open for the device to take back; test thread only. */
@@ -113,7 +112,7 @@ class ChaosIT {
                 proxy.close();
             }
             if (group != null) {
-                group.shutdownGracefully(0, 1, SECONDS).syncUninterruptibly();
+                group.close();
             }
         } finally {
             if (server != null) {
@@ -140,7 +139,7 @@ class ChaosIT {
                 "--heartbeat", "500ms", "--min-heartbeat", "100ms", "--handshake-timeout", "2s",
                 "--drain", "300ms", "--shutdown-timeout", SHUTDOWN_TIMEOUT.toMillis() + "ms");
         proxy = ChaosProxy.start(new InetSocketAddress("127.0.0.1", server.port()));
-        group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        group = ClientGroup.create(2);
         pacer = Executors.newScheduledThreadPool(2);
         for (int i = 0; i < DEVICES; i++) {
             devices.add(new Device(i, seed));
@@ -241,7 +240,7 @@ class ChaosIT {
                     .heartbeat(Duration.ofMillis(500))
                     .backoff(Duration.ofMillis(50), Duration.ofSeconds(1))
                     .connectTimeout(Duration.ofSeconds(2))
-                    .eventLoopGroup(group)
+                    .group(group)
                     .random(new SplittableRandom(seed * 17 + index))
                     .listener(this)
                     .build();
@@ -280,7 +279,7 @@ class ChaosIT {
         }
 
         @Override
-        public void onBye(Frame.Bye bye) {
+        public void onBye(Goodbye bye) {
             if (bye.reason() == Reason.TAKEN_OVER) {
                 takenOverByes.incrementAndGet();
             }

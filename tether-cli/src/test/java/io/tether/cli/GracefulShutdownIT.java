@@ -6,12 +6,10 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
+import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
+import io.tether.client.Goodbye;
 import io.tether.client.TetherClient;
-import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,7 +49,7 @@ class GracefulShutdownIT {
     Path dir;
 
     private ServerProcess server;
-    private EventLoopGroup group;
+    private ClientGroup group;
     private ScheduledExecutorService pacer;
     private final List<Device> devices = new ArrayList<>();
     private final Queue<String> deviceErrors = new ConcurrentLinkedQueue<>();
@@ -66,7 +64,7 @@ class GracefulShutdownIT {
                 d.client.close();
             }
             if (group != null) {
-                group.shutdownGracefully(0, 1, SECONDS).syncUninterruptibly();
+                group.close();
             }
         } finally {
             if (server != null) {
@@ -79,7 +77,7 @@ class GracefulShutdownIT {
     @Timeout(value = 3, unit = MINUTES)
     void sigterm_saysByeToEveryDevice_exitsZero_andKeepsEveryAcknowledgedMessage() throws Exception {
         server = ServerProcess.start(dir, "--insecure-no-auth", "--shutdown-timeout", SHUTDOWN_TIMEOUT.toSeconds() + "s");
-        group = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        group = ClientGroup.create(2);
         pacer = Executors.newScheduledThreadPool(2);
         for (int i = 0; i < DEVICES; i++) {
             devices.add(new Device(i));
@@ -127,8 +125,8 @@ class GracefulShutdownIT {
         int acked = devices.stream().mapToInt(d -> d.acked.size()).sum();
         List<Integer> hints = new ArrayList<>();
         for (Device d : devices) {
-            for (Frame.Bye b : d.byes) {
-                hints.add(b.reconnectAfterMillis());
+            for (Goodbye b : d.byes) {
+                hints.add((int) b.reconnectAfter().toMillis());
             }
         }
 
@@ -155,7 +153,7 @@ class GracefulShutdownIT {
         for (Device d : devices) {
             assertThat(d.byes).as("BYEs %s got", d.id).isNotEmpty().allSatisfy(b -> {
                 assertThat(b.reason()).isEqualTo(Reason.SERVER_SHUTDOWN);
-                assertThat(b.reconnectAfterMillis()).isPositive();
+                assertThat(b.reconnectAfter()).isPositive();
             });
         }
         assertThat(exit).as("exit status after SIGTERM").isZero();
@@ -169,7 +167,7 @@ class GracefulShutdownIT {
     private Map<Reason, Integer> byeReasons() {
         Map<Reason, Integer> m = new HashMap<>();
         for (Device d : devices) {
-            for (Frame.Bye b : d.byes) {
+            for (Goodbye b : d.byes) {
                 m.merge(b.reason(), 1, Integer::sum);
             }
         }
@@ -184,7 +182,7 @@ class GracefulShutdownIT {
         final AtomicInteger issued = new AtomicInteger();
         /** Seqs the server acknowledged. */
         final Set<Long> acked = ConcurrentHashMap.newKeySet();
-        final List<Frame.Bye> byes = new CopyOnWriteArrayList<>();
+        final List<Goodbye> byes = new CopyOnWriteArrayList<>();
         volatile boolean stopped;
 
         Device(int index) {
@@ -193,7 +191,7 @@ class GracefulShutdownIT {
             this.client = TetherClient.builder()
                     .target("127.0.0.1", server.port())
                     .deviceId(id)
-                    .eventLoopGroup(group)
+                    .group(group)
                     .listener(this)
                     .build();
         }
@@ -229,7 +227,7 @@ class GracefulShutdownIT {
         }
 
         @Override
-        public void onBye(Frame.Bye bye) {
+        public void onBye(Goodbye bye) {
             byes.add(bye);
         }
     }

@@ -2,6 +2,7 @@ package io.tether.client;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
+import io.tether.transport.KeepAlive;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,9 +22,7 @@ import java.util.function.LongUnaryOperator;
  * @param backoffCap         largest backoff ceiling
  * @param connectTimeout     bound on TCP connect plus the wait for WELCOME
  * @param userTimeout        TCP_USER_TIMEOUT after WELCOME; null = the negotiated timeout_ms; ZERO = not set
- * @param keepAliveIdle      TCP_KEEPIDLE; ZERO = SO_KEEPALIVE off
- * @param keepAliveInterval  TCP_KEEPINTVL
- * @param keepAliveCount     TCP_KEEPCNT
+ * @param keepAlive          TCP keepalive; {@link KeepAlive#OFF} = SO_KEEPALIVE off
  * @param outboxCapacity     most unacknowledged messages held
  * @param eventLoopGroup     caller's group, or null for a group the client owns
  * @param localAddress       source address to bind, or null
@@ -45,9 +44,7 @@ record ClientConfig(
         Duration backoffCap,
         Duration connectTimeout,
         Duration userTimeout,
-        Duration keepAliveIdle,
-        Duration keepAliveInterval,
-        int keepAliveCount,
+        KeepAlive keepAlive,
         int outboxCapacity,
         EventLoopGroup eventLoopGroup,
         InetAddress localAddress,

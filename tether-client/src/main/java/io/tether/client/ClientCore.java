@@ -15,14 +15,15 @@ import io.tether.client.internal.Backoff;
 import io.tether.client.internal.Liveness;
 import io.tether.client.internal.Outbox;
 import io.tether.client.internal.OutboxFile;
-import io.tether.client.internal.Tls;
-import io.tether.client.internal.Transport;
 import io.tether.protocol.Frame;
 import io.tether.protocol.auth.DeviceToken;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
+import io.tether.transport.HostPort;
+import io.tether.transport.Transport;
+import io.tether.transport.tls.Tls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,7 +130,7 @@ final class ClientCore {
                 ownedGroup = null;
                 loop = group.next();
             } else {
-                transport = Transport.preferred();
+                transport = Transport.best();
                 ownedGroup = new MultiThreadIoEventLoopGroup(1,
                         new DefaultThreadFactory("tether-client-" + config.deviceId()), transport.ioHandlerFactory());
                 loop = ownedGroup.next();
@@ -147,12 +148,11 @@ final class ClientCore {
         pingCounter = counters::pingSent;
         bootstrap = new Bootstrap()
                 .group(loop)
-                .channel(transport.socketChannelClass())
+                .channel(transport.channel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis());
-        if (!config.keepAliveIdle().isZero()) {
-            transport.keepAlive(bootstrap, ceilSeconds(config.keepAliveIdle()),
-                    ceilSeconds(config.keepAliveInterval()), config.keepAliveCount());
+        if (config.keepAlive().enabled()) {
+            transport.applyKeepAlive(bootstrap, config.keepAlive());
         }
         if (config.localAddress() != null) {
             transport.bindWithoutPort(bootstrap);
@@ -171,10 +171,6 @@ final class ClientCore {
         }
     }
 
-    private static int ceilSeconds(Duration d) {
-        return (int) ((d.toMillis() + 999) / 1000);
-    }
-
     // ---------------------------------------------------------------- public entry points, any thread
 
     CompletableFuture<Void> connect() {
@@ -183,7 +179,7 @@ final class ClientCore {
                 loop.execute(this::doConnect);
             } catch (RejectedExecutionException e) {
                 connectFuture.completeExceptionally(
-                        new ClientClosedException("the client's event loop group was shut down", e));
+                        new ClientClosedException("the client's ClientGroup was closed", e));
             }
         }
         return connectFuture;
@@ -298,7 +294,7 @@ final class ClientCore {
                 loop.execute(drainTask);
             } catch (RejectedExecutionException ex) {
                 drainScheduled.set(false);
-                failIncoming(new ClientClosedException("the client's event loop group was shut down", ex));
+                failIncoming(new ClientClosedException("the client's ClientGroup was closed", ex));
             }
         }
     }
@@ -433,7 +429,7 @@ final class ClientCore {
                 if (config.tls() != null) {
                     // First: everything after it reads and writes plaintext frames. HELLO, written
                     // on channelActive, waits in the handler until the TLS handshake is done.
-                    ch.pipeline().addLast("tls", Tls.handler(config.tls(), ch, config.target()));
+                    ch.pipeline().addLast("tls", Tls.clientHandler(config.tls(), ch, config.target()));
                 }
                 ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,
                         liveness, conn);
@@ -481,7 +477,7 @@ final class ClientCore {
         Duration ut = config.userTimeout();
         long userTimeoutMillis = ut == null ? w.timeoutMillis() : ut.toMillis();
         if (userTimeoutMillis > 0) {
-            transport.setUserTimeout(conn.channel(), (int) Math.min(Integer.MAX_VALUE, userTimeoutMillis));
+            transport.setUserTimeout(conn.channel(), Duration.ofMillis(userTimeoutMillis));
         }
         long pingNanos = w.heartbeatMillis() == 0 ? 0
                 : Math.max(1, Math.round(w.heartbeatMillis() * 1_000_000.0 * config.pingIntervalFactor()));
@@ -502,7 +498,8 @@ final class ClientCore {
                 config.deviceId(), w.sessionId(), w.heartbeatMillis(), w.timeoutMillis(), w.lastSeq(), w.quiet(),
                 w.resumed());
         try {
-            listener.onConnected(w);
+            listener.onConnected(new SessionInfo(w.sessionId(), w.resumed(), Duration.ofMillis(w.heartbeatMillis()),
+                    Duration.ofMillis(w.timeoutMillis()), w.quiet(), w.lastSeq(), maxPayload));
         } catch (RuntimeException e) {
             log.warn("{}: listener.onConnected threw", config.deviceId(), e);
         }
@@ -532,7 +529,7 @@ final class ClientCore {
         log.debug("{}: BYE {} (reconnect after {} ms) {}", config.deviceId(), bye.reason(),
                 bye.reconnectAfterMillis(), bye.text());
         try {
-            listener.onBye(bye);
+            listener.onBye(new Goodbye(bye.reason(), Duration.ofMillis(bye.reconnectAfterMillis()), bye.text()));
         } catch (RuntimeException e) {
             log.warn("{}: listener.onBye threw", config.deviceId(), e);
         }
@@ -579,7 +576,7 @@ final class ClientCore {
         connection = null;
         if (closedBy == null) {
             counters.connectFailures++;
-            log.debug("{}: connect to {} failed", config.deviceId(), config.target(), cause);
+            log.debug("{}: connect to {} failed", config.deviceId(), HostPort.format(config.target()), cause);
         }
         afterLoss(cause, 0);
     }

@@ -1,6 +1,5 @@
 package io.tether.client;
 
-import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
 
 import java.time.Duration;
@@ -16,7 +15,7 @@ import java.time.Duration;
 public interface ClientListener {
 
     /** A session was established (WELCOME received); called after the outbox was resent. */
-    default void onConnected(Frame.Welcome welcome) {
+    default void onConnected(SessionInfo session) {
     }
 
     /**
@@ -35,7 +34,7 @@ public interface ClientListener {
     }
 
     /** The server said goodbye; the connection closes next and the client reconnects per the hint. */
-    default void onBye(Frame.Bye bye) {
+    default void onBye(Goodbye goodbye) {
     }
 
     /**

@@ -7,13 +7,13 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.tether.client.internal.Disconnects;
 import io.tether.client.internal.Liveness;
-import io.tether.client.internal.Tls;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameType;
 import io.tether.protocol.ProtocolException;
 import io.tether.protocol.Reason;
+import io.tether.transport.errno.IoFailure;
+import io.tether.transport.tls.Tls;
 
 import javax.net.ssl.SSLException;
 import java.nio.channels.ClosedChannelException;
@@ -190,7 +190,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         if (closing) {
             return;
         }
-        SSLException tls = Tls.describe(t, core.config.target());
+        SSLException tls = Tls.describeClientFailure(t, core.config.target());
         if (tls != null) {
             core.logTlsFailure(tls);
             t = tls;
@@ -198,7 +198,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         if (informative && cause == null) {
             cause = t;
         }
-        Reason reason = Disconnects.classify(t);
+        Reason reason = IoFailure.classify(t).reason();
         if (reason == Reason.PROTOCOL_ERROR || reason == Reason.FRAME_TOO_LARGE
                 || reason == Reason.UNSUPPORTED_VERSION) {
             closeWithBye(reason, t);
@@ -218,7 +218,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         } else if (localReason != null) {
             reason = localReason;
         } else if (cause != null) {
-            reason = Disconnects.classify(cause);
+            reason = IoFailure.classify(cause).reason();
         } else {
             reason = Reason.PEER_CLOSED;
         }

@@ -1,12 +1,11 @@
 package io.tether.client;
 
 import io.netty.channel.Channel;
-import io.netty.channel.EventLoopGroup;
-import io.netty.handler.ssl.SslContext;
 import io.netty.util.NetUtil;
-import io.tether.client.internal.Transport;
 import io.tether.protocol.Protocol;
 import io.tether.protocol.auth.DeviceToken;
+import io.tether.transport.HostPort;
+import io.tether.transport.KeepAlive;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -73,8 +72,8 @@ import java.util.random.RandomGenerator;
  * All methods are thread-safe. The client runs on one thread of its event loop group; futures are
  * completed and {@link ClientListener} methods called on that thread, so dependent stages and
  * listeners must not block (use the {@code *Async} stages to run elsewhere). Thousands of clients
- * can share one group ({@link Builder#eventLoopGroup}); each then costs a few kilobytes plus its
- * outbox and socket.
+ * can share the threads of one {@link ClientGroup} ({@link Builder#group}); each then costs a few
+ * kilobytes plus its outbox and socket.
  */
 public final class TetherClient implements AutoCloseable {
 
@@ -197,13 +196,7 @@ public final class TetherClient implements AutoCloseable {
         private static final Duration DEFAULT_BACKOFF_BASE = Duration.ofSeconds(1);
         private static final Duration DEFAULT_BACKOFF_CAP = Duration.ofSeconds(60);
         private static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-        private static final Duration DEFAULT_KEEPALIVE_IDLE = Duration.ofSeconds(60);
-        private static final Duration DEFAULT_KEEPALIVE_INTERVAL = Duration.ofSeconds(20);
-        private static final int DEFAULT_KEEPALIVE_COUNT = 3;
         private static final int DEFAULT_OUTBOX_CAPACITY = 10_000;
-        /** Kernel limits for TCP_KEEPIDLE / TCP_KEEPINTVL (MAX_TCP_KEEPIDLE) and TCP_KEEPCNT (MAX_TCP_KEEPCNT). */
-        private static final Duration MAX_KEEPALIVE_TIME = Duration.ofSeconds(32_767);
-        private static final int MAX_KEEPALIVE_COUNT = 127;
         private static final Duration MAX_MILLIS = Duration.ofMillis(Integer.MAX_VALUE);
         private static final LongUnaryOperator DEFAULT_RANDOM = bound -> ThreadLocalRandom.current().nextLong(bound);
 
@@ -217,11 +210,9 @@ public final class TetherClient implements AutoCloseable {
         private Duration backoffCap = DEFAULT_BACKOFF_CAP;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration userTimeout;
-        private Duration keepAliveIdle = DEFAULT_KEEPALIVE_IDLE;
-        private Duration keepAliveInterval = DEFAULT_KEEPALIVE_INTERVAL;
-        private int keepAliveCount = DEFAULT_KEEPALIVE_COUNT;
+        private KeepAlive keepAlive = KeepAlive.DEFAULT;
         private int outboxCapacity = DEFAULT_OUTBOX_CAPACITY;
-        private EventLoopGroup eventLoopGroup;
+        private ClientGroup group;
         private InetAddress localAddress;
         private ClientListener listener = new ClientListener() { };
         private LongUnaryOperator random = DEFAULT_RANDOM;
@@ -229,7 +220,7 @@ public final class TetherClient implements AutoCloseable {
         private boolean reconnect = true;
         private Path outboxFile;
         private boolean outboxSync = true;
-        private SslContext tls;
+        private ClientTls tls;
 
         private Builder() {
         }
@@ -250,6 +241,25 @@ public final class TetherClient implements AutoCloseable {
                     ? new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(host), port)
                     : InetSocketAddress.createUnresolved(host, port);
             return this;
+        }
+
+        /**
+         * The server's address as {@code host:port}, the form of the command line and config files
+         * ({@code gateway.example:7878}, {@code 10.0.0.7:7878}, {@code [2001:db8::7]:7878}); see
+         * {@link #target(String, int)}.
+         *
+         * @throws IllegalArgumentException naming {@code target}, the value and the expected form, if
+         *                                  it is not {@code HOST:PORT} (an IPv6 address in brackets)
+         *                                  or the port is not 1 to 65535
+         */
+        public Builder target(String hostPort) {
+            InetSocketAddress parsed = HostPort.parse("target", hostPort);
+            if (parsed.getPort() == 0 || !parsed.isUnresolved()) {
+                // ":7878" or a bare port means "any address" to a server; a client needs a host.
+                throw new IllegalArgumentException("target '" + hostPort + "': expected HOST:PORT with a host and a"
+                        + " port 1 to 65535, e.g. gateway.example:7878 or [::1]:7878");
+            }
+            return target(parsed.getHostString(), parsed.getPort());
         }
 
         /**
@@ -385,25 +395,18 @@ public final class TetherClient implements AutoCloseable {
 
         /**
          * TCP keepalive: SO_KEEPALIVE with TCP_KEEPIDLE {@code idle}, TCP_KEEPINTVL {@code interval},
-         * TCP_KEEPCNT {@code count}; times are rounded up to whole seconds (the kernel's unit).
-         * Defaults 60 s, 20 s, 3. {@code idle} {@link Duration#ZERO} turns keepalive off.
+         * TCP_KEEPCNT {@code count}, checked by the same validator as the gateway's
+         * ({@link KeepAlive#of}), so a value the kernel would refuse fails here, with the same
+         * message. Defaults 60 s, 20 s, 3 ({@link KeepAlive#DEFAULT}). {@code idle}
+         * {@link Duration#ZERO} turns keepalive off.
          *
-         * @throws IllegalArgumentException if idle is not 0 or 1 s to 32767 s, interval not 1 s to
-         *                                  32767 s, or count not 1 to 127
+         * @throws IllegalArgumentException if idle is not 0 or whole seconds from 1 s to 32767 s,
+         *                                  interval not whole seconds from 1 s to 32767 s, or count
+         *                                  not 1 to 127 (the Linux kernel's limits)
          */
         public Builder keepAlive(Duration idle, Duration interval, int count) {
             Objects.requireNonNull(idle, "idle");
-            if (!idle.isZero()) {
-                checkRange("keepAlive idle", idle, Duration.ofSeconds(1), MAX_KEEPALIVE_TIME);
-            }
-            checkRange("keepAlive interval", interval, Duration.ofSeconds(1), MAX_KEEPALIVE_TIME);
-            if (count < 1 || count > MAX_KEEPALIVE_COUNT) {
-                throw new IllegalArgumentException("keepAlive count: " + count + " (expected: 1 to "
-                        + MAX_KEEPALIVE_COUNT + ")");
-            }
-            keepAliveIdle = idle;
-            keepAliveInterval = interval;
-            keepAliveCount = count;
+            keepAlive = idle.isZero() ? KeepAlive.OFF : KeepAlive.of(idle, interval, count);
             return this;
         }
 
@@ -492,9 +495,9 @@ public final class TetherClient implements AutoCloseable {
         /**
          * Speaks TLS (1.3 or 1.2) to the server, trusting the PEM certificates in
          * {@code trustedCertPem}: the gateway's CA, or the gateway's own certificate if it is
-         * self-signed. Reads the file now; for many clients in one process, build the context once
-         * with {@link ClientTls#trusting} and pass it to {@link #tls(SslContext)}. See there for what
-         * is verified. Default: plaintext TCP.
+         * self-signed. Reads the file now; for many clients in one process, build a
+         * {@link ClientTls} once and pass it to {@link #tls(ClientTls)}. See there for what is
+         * verified. Default: plaintext TCP.
          *
          * @throws java.io.UncheckedIOException if the file is missing or unreadable
          * @throws IllegalArgumentException     if it holds no PEM certificate
@@ -504,42 +507,28 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
-         * Speaks TLS to the server with this client context, typically from {@link ClientTls}
-         * (shared by any number of clients). The server's certificate chain must be trusted by the
-         * context, and the certificate must name the {@link #target} host (a DNS name for a host
-         * name, an IP address entry for an IP literal): this check is always on, also for a context
-         * built elsewhere. The TLS handshake counts in {@link #connectTimeout}. A failed
-         * verification ends the attempt like any lost connection (reason {@code IO_ERROR}, and a
-         * reconnect after the backoff); the cause passed to
-         * {@link ClientListener#onDisconnected} is an {@link javax.net.ssl.SSLHandshakeException}
-         * that says what was wrong (not trusted, wrong name, not TLS), and the first failure after
-         * a success is logged as a warning. Default: plaintext TCP.
-         *
-         * @throws IllegalArgumentException if the context is a server context
+         * Speaks TLS to the server, trusting what {@code tls} trusts (shared by any number of
+         * clients). The server's certificate chain must be trusted, and the certificate must name
+         * the {@link #target} host (a DNS name for a host name, an IP address entry for an IP
+         * literal). The TLS handshake counts in {@link #connectTimeout}. A failed verification ends
+         * the attempt like any lost connection (reason {@code IO_ERROR}, and a reconnect after the
+         * backoff); the cause passed to {@link ClientListener#onDisconnected} is an
+         * {@link javax.net.ssl.SSLHandshakeException} that says what was wrong (not trusted, wrong
+         * name, not TLS), and the first failure after a success is logged as a warning. Default:
+         * plaintext TCP.
          */
-        public Builder tls(SslContext context) {
-            Objects.requireNonNull(context, "context");
-            if (!context.isClient()) {
-                throw new IllegalArgumentException("tls: a server SslContext (expected: a client context, e.g. "
-                        + "ClientTls.trusting(caPem))");
-            }
-            tls = context;
+        public Builder tls(ClientTls tls) {
+            this.tls = Objects.requireNonNull(tls, "tls");
             return this;
         }
 
         /**
-         * Runs the client on a caller-owned group, typically shared by many clients; the client
-         * picks one of its event loops and stays there. The client never shuts the group down. The
-         * transport (epoll or NIO) is taken from the group's I/O handler. Default: the client creates
-         * a one-thread group of the best transport available and shuts it down on close.
-         *
-         * @throws IllegalArgumentException if the group is not a {@code MultiThreadIoEventLoopGroup}
-         *                                  (or one of its event loops) running epoll or NIO
+         * Runs the client on a group of threads shared with other clients; the client picks one of
+         * its event loops and stays there, and never closes the group. Default: the client runs
+         * its own one-thread group and stops it on close.
          */
-        public Builder eventLoopGroup(EventLoopGroup group) {
-            Objects.requireNonNull(group, "group");
-            Transport.of(group);
-            eventLoopGroup = group;
+        public Builder group(ClientGroup group) {
+            this.group = Objects.requireNonNull(group, "group");
             return this;
         }
 
@@ -612,7 +601,7 @@ public final class TetherClient implements AutoCloseable {
          *
          * @throws IllegalStateException if the target or device id is missing, the local address is
          *                               of a different IP family than a resolved target, the
-         *                               event loop group is shut down, or the outbox file is in use
+         *                               group is closed, or the outbox file is in use
          *                               by another client, belongs to another device id or is not
          *                               an outbox file
          * @throws java.io.UncheckedIOException if the outbox file cannot be created, read or locked
@@ -629,14 +618,14 @@ public final class TetherClient implements AutoCloseable {
                 throw new IllegalStateException("localAddress " + localAddress.getHostAddress()
                         + " and target " + target.getAddress().getHostAddress() + " are of different IP families");
             }
-            if (eventLoopGroup != null && eventLoopGroup.isShuttingDown()) {
-                throw new IllegalStateException("eventLoopGroup is shut down");
+            if (group != null && group.isClosed()) {
+                throw new IllegalStateException("group is closed (close clients before their ClientGroup)");
             }
             byte[] key = secret != null ? DeviceToken.deviceKey(deviceId, secret) : deviceKey;
             return new TetherClient(new ClientConfig(target, deviceId, credential, key, heartbeat, backoffBase, backoffCap,
-                    connectTimeout, userTimeout, keepAliveIdle, keepAliveInterval, keepAliveCount, outboxCapacity,
-                    eventLoopGroup, localAddress, listener, random, pingIntervalFactor, reconnect, outboxFile,
-                    outboxSync, tls));
+                    connectTimeout, userTimeout, keepAlive, outboxCapacity,
+                    group == null ? null : group.eventLoops(), localAddress, listener, random, pingIntervalFactor,
+                    reconnect, outboxFile, outboxSync, tls == null ? null : tls.context()));
         }
 
         private static Duration checkMillis(String name, Duration d, Duration min) {

@@ -1,8 +1,6 @@
 package io.tether.client;
 
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.local.LocalIoHandler;
-import io.netty.channel.EventLoopGroup;
+import io.tether.transport.KeepAlive;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
@@ -25,10 +23,6 @@ class BuilderTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("backoff cap: PT1S (expected: >= base PT2S)");
         assertThatThrownBy(() -> b.userTimeout(Duration.ofDays(30)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected: <= 2147483647 ms");
-        assertThatThrownBy(() -> b.keepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive count: 0 (expected: 1 to 127)");
-        assertThatThrownBy(() -> b.keepAlive(Duration.ofMillis(500), Duration.ofSeconds(20), 3))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("keepAlive idle: PT0.5S (expected: >= 1 s)");
         assertThatThrownBy(() -> b.outboxCapacity(0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("outboxCapacity: 0 (expected: >= 1)");
         assertThatThrownBy(() -> b.pingIntervalFactor(0))
@@ -42,14 +36,67 @@ class BuilderTest {
     }
 
     @Test
-    void groupOfAnUnsupportedTransport_isRejected() {
-        EventLoopGroup local = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
+    void keepAliveBeyondTheKernelLimit_isRefusedWithTheGatewaysMessage() {
+        TetherClient.Builder b = TetherClient.builder();
+        // The same validator as the gateway's --keepalive: the message names the kernel's limit.
+        String gateway = messageOf(() -> KeepAlive.of(Duration.ofHours(10), Duration.ofSeconds(20), 3));
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofHours(10), Duration.ofSeconds(20), 3))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(gateway)
+                .hasMessageContaining("10h")
+                .hasMessageContaining("32767s")
+                .hasMessageContaining("TCP_KEEPIDLE");
+    }
+
+    @Test
+    void keepAliveOfFractionalSecondsOrTooManyProbes_isRefused() {
+        TetherClient.Builder b = TetherClient.builder();
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofMillis(1500), Duration.ofSeconds(20), 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole seconds");
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 128))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("127");
+        assertThatThrownBy(() -> b.keepAlive(Duration.ofSeconds(60), Duration.ofSeconds(20), 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keepalive count 0");
+    }
+
+    @Test
+    void targetAsHostPort_takesBracketedIpv6_andRefusesBadFormsNamingTarget() {
+        TetherClient.Builder b = TetherClient.builder().deviceId("d");
+        b.target("[::1]:7878");
+        assertThatThrownBy(() -> b.target("::1:7878"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("target '::1:7878': an IPv6 address needs brackets, e.g. [::1]:7400");
+        assertThatThrownBy(() -> b.target("gateway.example"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("target 'gateway.example': expected HOST:PORT");
+        assertThatThrownBy(() -> b.target(":7878"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("target ':7878': expected HOST:PORT");
+    }
+
+    @Test
+    void keepAliveIdleZero_turnsKeepAliveOff() {
+        // Zero idle is the SDK's documented "off", not an error.
+        TetherClient.builder().keepAlive(Duration.ZERO, Duration.ofSeconds(1), 1);
+    }
+
+    private static String messageOf(Runnable r) {
         try {
-            assertThatThrownBy(() -> TetherClient.builder().eventLoopGroup(local))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected: a MultiThreadIoEventLoopGroup");
-        } finally {
-            local.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
+            r.run();
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
         }
+        throw new AssertionError("expected IllegalArgumentException");
+    }
+
+    @Test
+    void closedGroup_isRefusedAtBuild_namingTheFix() {
+        ClientGroup group = ClientGroup.create(1);
+        group.close();
+
+        assertThatThrownBy(() -> TetherClient.builder().target("127.0.0.1", 7878).deviceId("d").group(group).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("group is closed (close clients before their ClientGroup)");
+        assertThatThrownBy(() -> ClientGroup.create(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("threads: 0 (expected: 1 to 1024)");
     }
 
     @Test

@@ -2,12 +2,10 @@ package io.tether.client;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.nio.NioIoHandler;
 import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
+import io.tether.transport.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -53,11 +51,13 @@ class HandshakeTest {
         assertThat(client.isConnected()).isFalse();
         assertThat(client.sessionId()).isZero();
 
-        Frame.Welcome welcome = conn.welcome(77, 5_000, 7_500, 0, 0);
+        conn.welcome(77, 5_000, 7_500, 0, 0);
         await(connected);
         assertThat(client.isConnected()).isTrue();
         assertThat(client.sessionId()).isEqualTo(77);
-        assertThat(take(listener.connected)).isEqualTo(welcome);
+        assertThat(take(listener.connected)).as("what WELCOME granted, in the SDK's own terms")
+                .isEqualTo(new SessionInfo(77, false, Duration.ofMillis(5_000), Duration.ofMillis(7_500), false, 0,
+                        TetherClient.MAX_PAYLOAD_LENGTH));
         assertThat(client.stats().connects()).isEqualTo(1);
     }
 
@@ -165,10 +165,10 @@ class HandshakeTest {
     }
 
     @Test
-    void nioGroup_isDetected_andNotShutDownByTheClient() {
-        EventLoopGroup nio = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    void nioGroup_works_andIsNotClosedByTheClient() {
+        ClientGroup nio = ClientGroup.create(1, "test-nio", Transport.NIO);
         try {
-            client = TestClients.builder(server, listener).eventLoopGroup(nio).build();
+            client = TestClients.builder(server, listener).group(nio).build();
             CompletableFuture<Void> connected = client.connect();
             FakeServer.Conn conn = server.accept();
             conn.hello();
@@ -176,9 +176,9 @@ class HandshakeTest {
             await(connected);
             client.close();
             await(client.closeFuture());
-            assertThat(nio.isShuttingDown()).isFalse();
+            assertThat(nio.isClosed()).isFalse();
         } finally {
-            nio.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            nio.close();
         }
     }
 }

@@ -1,6 +1,5 @@
 package io.tether.client;
 
-import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
 
 import java.time.Duration;
@@ -21,15 +20,15 @@ final class RecordingListener implements ClientListener {
     record Reconnect(int attempt, Duration delay, long nanos) {
     }
 
-    final BlockingQueue<Frame.Welcome> connected = new LinkedBlockingQueue<>();
+    final BlockingQueue<SessionInfo> connected = new LinkedBlockingQueue<>();
     final BlockingQueue<Disconnect> disconnects = new LinkedBlockingQueue<>();
-    final BlockingQueue<Frame.Bye> byes = new LinkedBlockingQueue<>();
+    final BlockingQueue<Goodbye> byes = new LinkedBlockingQueue<>();
     final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
     final BlockingQueue<Reconnect> reconnects = new LinkedBlockingQueue<>();
 
     @Override
-    public void onConnected(Frame.Welcome welcome) {
-        connected.add(welcome);
+    public void onConnected(SessionInfo session) {
+        connected.add(session);
     }
 
     @Override
@@ -38,8 +37,8 @@ final class RecordingListener implements ClientListener {
     }
 
     @Override
-    public void onBye(Frame.Bye bye) {
-        byes.add(bye);
+    public void onBye(Goodbye goodbye) {
+        byes.add(goodbye);
     }
 
     @Override

@@ -1,8 +1,5 @@
 package io.tether.client;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.tether.client.internal.Transport;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,14 +17,14 @@ class SharedGroupTest {
     void manyClientsOnOneSharedGroup_allDeliver_andTheGroupOutlivesThem() throws Exception {
         int clients = 200;
         int messages = 5;
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, Transport.preferred().ioHandlerFactory());
+        ClientGroup group = ClientGroup.create(2);
         try (FakeServer server = new FakeServer().autoRespond()) {
             List<TetherClient> fleet = new ArrayList<>();
             List<CompletableFuture<?>> futures = new ArrayList<>();
             for (int i = 0; i < clients; i++) {
                 TetherClient c = TestClients.builder(server, new ClientListener() { })
                         .deviceId("sim-" + i)
-                        .eventLoopGroup(group)
+                        .group(group)
                         .build();
                 fleet.add(c);
                 futures.add(c.connect());
@@ -51,9 +48,9 @@ class SharedGroupTest {
                 closed.add(c.closeFuture());
             }
             CompletableFuture.allOf(closed.toArray(new CompletableFuture<?>[0])).get(10, TimeUnit.SECONDS);
-            assertThat(group.isShuttingDown()).isFalse();
+            assertThat(group.isClosed()).isFalse();
         } finally {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            group.close();
         }
     }
 }

@@ -27,6 +27,7 @@ import io.tether.server.internal.session.LocalSessionRegistry;
 import io.tether.server.Session;
 import io.tether.server.SessionRegistry;
 import io.tether.transport.tls.Tls;
+import io.tether.transport.KeepAlive;
 import io.tether.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,6 +89,10 @@ public final class TetherServer implements AutoCloseable {
         if (serverChannel != null || closed) {
             throw new IllegalStateException("server already started");
         }
+        // Validated here too (the one validator of the kernel's limits), before any thread starts.
+        KeepAlive keepAlive = config.keepAliveEnabled()
+                ? KeepAlive.of(config.keepAliveIdle(), config.keepAliveInterval(), config.keepAliveCount())
+                : KeepAlive.OFF;
         bossGroup = transport.newGroup(1, "tether-accept");
         workerGroup = transport.newGroup(config.workerThreads(), "tether-io");
         ServerBootstrap b = new ServerBootstrap()
@@ -119,8 +124,8 @@ public final class TetherServer implements AutoCloseable {
                                 .addLast("connection", new Connection(context));
                     }
                 });
-        transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), config.keepAliveIdle(), config.keepAliveInterval(),
-                config.keepAliveCount(), config.userTimeout());
+        transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), keepAlive);
+        transport.applyUserTimeout((opt, value) -> b.childOption(uncheckedOption(opt), value), config.userTimeout());
         try {
             serverChannel = b.bind(config.bindAddress()).syncUninterruptibly().channel();
         } catch (Exception e) {

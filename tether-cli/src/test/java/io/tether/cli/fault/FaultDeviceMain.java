@@ -2,10 +2,10 @@ package io.tether.cli.fault;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
+import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
+import io.tether.client.Goodbye;
+import io.tether.client.SessionInfo;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameCodec;
@@ -68,7 +68,7 @@ public final class FaultDeviceMain {
         Out.print(Out.event("starting"));
         List<RawDevice> raw = new ArrayList<>();
         List<TetherClient> clients = new ArrayList<>();
-        EventLoopGroup group = sdk ? new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory()) : null;
+        ClientGroup group = sdk ? ClientGroup.create(1) : null;
         for (int i = 0; i < n; i++) {
             String id = prefix + i;
             InetAddress local = InetAddress.getByName(locals[i % locals.length]);
@@ -116,29 +116,29 @@ public final class FaultDeviceMain {
             c.closeFuture().get(5, TimeUnit.SECONDS);
         }
         if (group != null) {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            group.close();
         }
         System.exit(0); // raw devices' threads may be blocked on abandoned sockets
     }
 
     private static TetherClient sdkDevice(Args a, InetSocketAddress server, String id, InetAddress local,
-                                          EventLoopGroup group) {
+                                          ClientGroup group) {
         String[] backoff = a.str("backoff-ms", "1000,5000").split(",");
         TetherClient.Builder b = TetherClient.builder()
                 .target(server)
                 .deviceId(id)
                 .localAddress(local)
-                .eventLoopGroup(group)
+                .group(group)
                 .heartbeat(Duration.ofMillis(a.integer("heartbeat-ms", 0)))
                 .backoff(Duration.ofMillis(Long.parseLong(backoff[0])), Duration.ofMillis(Long.parseLong(backoff[1])))
                 .listener(new ClientListener() {
                     @Override
-                    public void onConnected(Frame.Welcome w) {
+                    public void onConnected(SessionInfo w) {
                         Map<String, Object> e = Out.event("connected");
                         e.put("device", id);
                         e.put("session", w.sessionId());
-                        e.put("heartbeatMs", w.heartbeatMillis());
-                        e.put("timeoutMs", w.timeoutMillis());
+                        e.put("heartbeatMs", w.heartbeat().toMillis());
+                        e.put("timeoutMs", w.timeout().toMillis());
                         e.put("quiet", w.quiet());
                         Out.print(e);
                     }
@@ -153,7 +153,7 @@ public final class FaultDeviceMain {
                     }
 
                     @Override
-                    public void onBye(Frame.Bye bye) {
+                    public void onBye(Goodbye bye) {
                         Map<String, Object> e = Out.event("bye");
                         e.put("device", id);
                         e.put("reason", bye.reason().name());

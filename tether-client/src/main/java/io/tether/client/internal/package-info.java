@@ -7,9 +7,6 @@
  *   <li>{@link io.tether.client.internal.Outbox} — unacknowledged messages and sequence numbers.</li>
  *   <li>{@link io.tether.client.internal.OutboxFile} — the outbox journal on disk: format, forcing, compaction, lock.</li>
  *   <li>{@link io.tether.client.internal.Liveness} — heartbeat PINGs and dead-server detection.</li>
- *   <li>{@link io.tether.client.internal.Transport} — epoll or NIO, socket options.</li>
- *   <li>{@link io.tether.client.internal.Disconnects} — why a connection ended, from the exception.</li>
- *   <li>{@link io.tether.client.internal.Tls} — the TLS handler (name verification always on) and TLS failures in words.</li>
  * </ul>
  */
 package io.tether.client.internal;

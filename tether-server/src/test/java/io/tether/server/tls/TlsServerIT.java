@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.tether.client.ClientClosedException;
 import io.tether.client.ClientListener;
+import io.tether.client.Goodbye;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameCodec;
@@ -292,12 +293,12 @@ class TlsServerIT {
         TetherClient first = client(TetherClient.builder().target("127.0.0.1", server.port()).deviceId("meter-5")
                 .tls(localhost.cert()));
         first.connect().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        CompletableFuture<Frame.Bye> bye = new CompletableFuture<>();
+        CompletableFuture<Goodbye> bye = new CompletableFuture<>();
 
         client(TetherClient.builder().target("127.0.0.1", server.port()).deviceId("meter-6").tls(localhost.cert())
                 .listener(new ClientListener() {
                     @Override
-                    public void onBye(Frame.Bye b) {
+                    public void onBye(Goodbye b) {
                         bye.complete(b);
                     }
                 })).connect();

@@ -2,6 +2,8 @@ package io.tether.transport.errno;
 
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.unix.Errors;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.tether.protocol.ProtocolException;
 import io.tether.protocol.Reason;
 import java.lang.reflect.Method;
 import java.net.BindException;
@@ -10,10 +12,15 @@ import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.NotYetConnectedException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Objects;
 import java.util.Set;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,8 +34,10 @@ import org.slf4j.LoggerFactory;
  * exceptions) the errno is inferred from the exception type where the type implies one, and is
  * {@code null} otherwise.
  *
- * <p>Protocol failures ({@code ProtocolException}, {@code DecoderException}) are not handled
- * here; callers classify those first.
+ * <p>A {@link ProtocolException} in the chain (a frame the peer got wrong, possibly wrapped in
+ * Netty's {@code DecoderException}) gives its own reason, without errno. {@link #tlsProblem}
+ * tells TLS failures apart, by type as well. This is the one classification of the gateway, the
+ * device SDK and the command line.
  *
  * <p>Records are immutable; this class is thread-safe.
  *
@@ -79,10 +88,12 @@ public record IoFailure(Reason reason, Errno errno) {
     }
 
     /**
-     * Classifies an I/O failure. The whole cause chain is searched: first for a native error code
-     * (the outermost one wins), then for an exception type that implies an errno.
+     * Classifies an I/O failure. The whole cause chain is searched: first for a
+     * {@link ProtocolException} or a native error code (the outermost one wins), then for an
+     * exception type that implies an errno.
      *
-     * <p>Reason mapping: ECONNRESET and EPIPE give {@link Reason#PEER_RESET}; ETIMEDOUT reported
+     * <p>Reason mapping: a {@link ProtocolException} gives its reason ({@code PROTOCOL_ERROR},
+     * {@code FRAME_TOO_LARGE}, ...) with a {@code null} errno; ECONNRESET and EPIPE give {@link Reason#PEER_RESET}; ETIMEDOUT reported
      * by the kernel (keepalive or TCP_USER_TIMEOUT gave up) gives {@link Reason#KEEPALIVE_TIMEOUT};
      * everything else gives {@link Reason#IO_ERROR}. Timeouts raised by a Java-side timer
      * ({@link ConnectTimeoutException}, {@link SocketTimeoutException}) carry ETIMEDOUT but stay
@@ -103,6 +114,9 @@ public record IoFailure(Reason reason, Errno errno) {
         Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         int depth = 0;
         for (Throwable c = t; c != null && depth < MAX_CAUSE_DEPTH && seen.add(c); c = c.getCause(), depth++) {
+            if (c instanceof ProtocolException pe) {
+                return new IoFailure(pe.reason(), null);
+            }
             int code = nativeErrno(c);
             if (code > 0) {
                 Errno errno = Errno.byNumber(code).orElse(null);
@@ -119,6 +133,56 @@ public record IoFailure(Reason reason, Errno errno) {
             }
         }
         return new IoFailure(Reason.IO_ERROR, null);
+    }
+
+    /** What went wrong in a TLS failure, told apart by exception type, never by message text. */
+    public enum TlsProblem {
+        /** The peer did not speak TLS: plaintext, another protocol, or TLS off on the other side. */
+        NOT_TLS,
+        /** The peer's certificate chain is not trusted: unknown issuer, expired, not yet valid. */
+        UNTRUSTED_CERTIFICATE,
+        /** The peer's certificate was rejected otherwise, e.g. it does not name the host dialled. */
+        REJECTED_CERTIFICATE,
+        /** Another handshake failure (no common protocol version or cipher suite, an alert). */
+        HANDSHAKE,
+        /** A TLS failure after the handshake (a bad record, an alert). */
+        OTHER
+    }
+
+    /**
+     * Classifies a TLS failure.
+     *
+     * @param t the failure, as seen in {@code exceptionCaught} or a failed future
+     * @return the problem, or {@code null} if no {@link SSLException} is in the cause chain
+     * @throws NullPointerException if {@code t} is {@code null}
+     */
+    public static TlsProblem tlsProblem(Throwable t) {
+        Objects.requireNonNull(t, "t");
+        SSLException ssl = find(t, SSLException.class);
+        if (ssl == null) {
+            return null;
+        }
+        if (ssl instanceof NotSslRecordException) {
+            return TlsProblem.NOT_TLS;
+        }
+        if (find(t, CertPathBuilderException.class) != null || find(t, CertPathValidatorException.class) != null) {
+            return TlsProblem.UNTRUSTED_CERTIFICATE;
+        }
+        if (find(t, CertificateException.class) != null) {
+            return TlsProblem.REJECTED_CERTIFICATE;
+        }
+        return ssl instanceof SSLHandshakeException ? TlsProblem.HANDSHAKE : TlsProblem.OTHER;
+    }
+
+    private static <T extends Throwable> T find(Throwable t, Class<T> type) {
+        Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        int depth = 0;
+        for (Throwable c = t; c != null && depth < MAX_CAUSE_DEPTH && seen.add(c); c = c.getCause(), depth++) {
+            if (type.isInstance(c)) {
+                return type.cast(c);
+            }
+        }
+        return null;
     }
 
     /** The errno's symbolic name, e.g. "ECONNRESET", or {@code null} when the errno is unknown. */

@@ -7,6 +7,9 @@ import io.netty.channel.ChannelException;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.unix.Errors;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.tether.protocol.ProtocolException;
 import io.tether.protocol.Reason;
 import java.io.IOException;
 import java.lang.reflect.Constructor;
@@ -18,6 +21,10 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NotYetConnectedException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertificateException;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -170,5 +177,39 @@ class IoFailureTest {
     void nullArguments_areRejected() {
         assertThatNullPointerException().isThrownBy(() -> IoFailure.classify(null));
         assertThatNullPointerException().isThrownBy(() -> new IoFailure(null, Errno.EPIPE));
+    }
+
+    // ---- protocol failures and TLS (the SDK's former Disconnects and Tls classification) ------
+
+    @Test
+    void protocolException_givesItsReason_evenWrappedByTheDecoder() {
+        IoFailure f = IoFailure.classify(new DecoderException(new ProtocolException(Reason.FRAME_TOO_LARGE, "big")));
+
+        assertThat(f).isEqualTo(new IoFailure(Reason.FRAME_TOO_LARGE, null));
+    }
+
+    @Test
+    void resetOfAClosedChannel_isPeerReset_theWayTheSdkReportsIt() {
+        ClosedChannelException closed = new ClosedChannelException();
+        closed.initCause(Errors.newIOException("writevAddresses", -32));
+
+        assertThat(IoFailure.classify(closed).reason()).isEqualTo(Reason.PEER_RESET);
+        assertThat(IoFailure.classify(Errors.newIOException("readAddress", -113)).reason()).isEqualTo(Reason.IO_ERROR);
+    }
+
+    @Test
+    void tlsProblems_areToldApartByType() {
+        assertThat(IoFailure.tlsProblem(new DecoderException(new NotSslRecordException("not an SSL/TLS record: 0a0b"))))
+                .isEqualTo(IoFailure.TlsProblem.NOT_TLS);
+        SSLHandshakeException untrusted = new SSLHandshakeException("PKIX path building failed");
+        untrusted.initCause(new CertPathBuilderException("unable to find valid certification path"));
+        assertThat(IoFailure.tlsProblem(new DecoderException(untrusted))).isEqualTo(IoFailure.TlsProblem.UNTRUSTED_CERTIFICATE);
+        SSLHandshakeException wrongName = new SSLHandshakeException("No subject alternative names matching");
+        wrongName.initCause(new CertificateException("No subject alternative names matching IP address 127.0.0.1"));
+        assertThat(IoFailure.tlsProblem(wrongName)).isEqualTo(IoFailure.TlsProblem.REJECTED_CERTIFICATE);
+        assertThat(IoFailure.tlsProblem(new SSLHandshakeException("no cipher suites in common")))
+                .isEqualTo(IoFailure.TlsProblem.HANDSHAKE);
+        assertThat(IoFailure.tlsProblem(new SSLException("bad record MAC"))).isEqualTo(IoFailure.TlsProblem.OTHER);
+        assertThat(IoFailure.tlsProblem(new IOException("TLS handshake failed"))).as("message text is never read").isNull();
     }
 }
