@@ -1,14 +1,14 @@
 package io.tether.cli;
 
-import io.tether.server.TetherServer;
-import io.tether.server.internal.admin.AdminServer;
-import io.tether.server.internal.delivery.InMemoryMessageStore;
+import io.tether.server.Authenticators;
+import io.tether.server.Credentials;
+import io.tether.server.EventLog;
+import io.tether.server.EventLogs;
 import io.tether.server.MessageStore;
-import io.tether.server.internal.delivery.RocksDbMessageStore;
-import io.tether.server.internal.events.JsonEventLog;
-import io.tether.server.internal.auth.CredentialsFile;
-import io.tether.server.internal.auth.TokenAuthenticator;
+import io.tether.server.MessageStores;
+import io.tether.server.TetherServer;
 import io.tether.server.Flapping;
+import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.tls.Tls;
 import org.slf4j.Logger;
@@ -171,11 +171,12 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         TetherServer.Builder b;
-        InetSocketAddress adminAddress;
         try {
             b = builder();
             b.config();
-            adminAddress = admin == null ? null : AdminServer.parseAddress(admin);
+            if (admin != null) {
+                b.admin(HostPort.resolve("--admin", admin));
+            }
         } catch (IllegalArgumentException e) {
             err.println("tether serve: " + e.getMessage());
             return 2;
@@ -192,15 +193,15 @@ public final class ServeCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        TokenAuthenticator authenticator = null;
+        Credentials keys = null;
         if (credentials != null) {
             try {
-                authenticator = new TokenAuthenticator(CredentialsFile.load(credentials), Duration.ofMinutes(5), 1_000_000);
+                keys = Credentials.load(credentials);
             } catch (IOException e) {
                 err.println("tether serve: " + e.getMessage());
                 return 2;
             }
-            b.authenticator(authenticator);
+            b.authenticator(Authenticators.tokens(keys));
         } else if (!insecureNoAuth) {
             err.println("tether serve: no --credentials FILE. Devices must prove their identity, or anyone could take over "
                     + "any device's session. Create one with `tether credentials add`, or pass --insecure-no-auth for a "
@@ -216,20 +217,11 @@ public final class ServeCommand implements Callable<Integer> {
         }
         b.store(messageStore);
         OutputStream eventsOut = events == null ? System.out : new FileOutputStream(events.toFile(), true);
-        JsonEventLog eventLog = new JsonEventLog(eventsOut, events != null);
+        EventLog eventLog = EventLogs.json(eventsOut, events != null);
         b.listener(eventLog);
-        TetherServer server;
+        TetherServer server = b.build();
         try {
-            server = b.build().start();
-        } catch (java.io.UncheckedIOException e) {
-            err.println("tether serve: " + e.getCause().getMessage());
-            messageStore.close();
-            eventLog.close();
-            return 1;
-        }
-        AdminServer adminServer;
-        try {
-            adminServer = adminAddress == null ? null : AdminServer.start(server, adminAddress);
+            server.start();
         } catch (java.io.UncheckedIOException e) {
             err.println("tether serve: " + e.getCause().getMessage());
             server.close();
@@ -243,8 +235,8 @@ public final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("TERM"), sig -> stop.countDown());
         Signal.handle(new Signal("INT"), sig -> stop.countDown());
         ScheduledExecutorService reloader = null;
-        if (authenticator != null) {
-            CredentialsFile file = authenticator.credentials();
+        if (keys != null) {
+            Credentials file = keys;
             Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true));
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
@@ -255,9 +247,6 @@ public final class ServeCommand implements Callable<Integer> {
             log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
         }
         Thread hook = new Thread(() -> {
-            if (adminServer != null) {
-                adminServer.close();
-            }
             server.close();
             eventLog.close();
         }, "tether-shutdown");
@@ -266,15 +255,12 @@ public final class ServeCommand implements Callable<Integer> {
         if (reloader != null) {
             reloader.shutdownNow();
         }
-        if (adminServer != null) {
-            adminServer.close();
-        }
         server.close();
         eventLog.close();
         return 0;
     }
 
-    private static void reloadCredentials(CredentialsFile file, boolean force) {
+    private static void reloadCredentials(Credentials file, boolean force) {
         try {
             if (file.reload(force)) {
                 log.info("credentials reloaded from {} ({} entries)", file.path(), file.size());
@@ -286,12 +272,9 @@ public final class ServeCommand implements Callable<Integer> {
 
     private MessageStore openStore() throws IOException {
         if (store == StoreKind.memory) {
-            return new InMemoryMessageStore();
+            return MessageStores.inMemory();
         }
-        return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
-                .sync(sync)
-                .queueCapacity(65_536)
-                .build());
+        return MessageStores.rocksDb(dataDir, sync, 65_536);
     }
 
     TetherServer.Builder builder() throws IOException {

@@ -16,6 +16,7 @@ import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Reason;
 import io.tether.server.Authenticator;
+import io.tether.server.internal.admin.AdminServer;
 import io.tether.server.internal.admission.Admission;
 import io.tether.server.internal.connection.ConnectionHandler;
 import io.tether.server.internal.connection.RefusedConnection;
@@ -60,6 +61,8 @@ public final class TetherServer implements AutoCloseable {
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
     private Channel serverChannel;
+    private final InetSocketAddress adminAddress;
+    private AdminServer admin;
     private volatile boolean closed;
 
     private TetherServer(Builder b, ServerConfig config) {
@@ -70,6 +73,7 @@ public final class TetherServer implements AutoCloseable {
         this.meters = b.meters;
         this.authenticator = b.authenticator;
         this.tls = b.tls;
+        this.adminAddress = b.adminAddress;
         this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters);
     }
 
@@ -130,6 +134,17 @@ public final class TetherServer implements AutoCloseable {
             throw new java.io.UncheckedIOException(new java.io.IOException(
                     "cannot listen on " + config.bindAddress() + ": " + e.getMessage(), e));
         }
+        if (adminAddress != null) {
+            try {
+                admin = AdminServer.start(this, adminAddress);
+            } catch (java.io.UncheckedIOException e) {
+                serverChannel.close().syncUninterruptibly();
+                workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                bossGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                serverChannel = null;
+                throw e;
+            }
+        }
         if (authenticator == NO_AUTH) {
             log.warn("AUTHENTICATION IS OFF: any client can claim any device id, take over its session and "
                     + "send data in its name. Use only for local demos and tests.");
@@ -150,6 +165,14 @@ public final class TetherServer implements AutoCloseable {
 
     public ServerConfig config() {
         return config;
+    }
+
+    /**
+     * The bound address of the admin endpoint ({@link Builder#admin}), or null when there is none
+     * or the server is not started.
+     */
+    public synchronized InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.address();
     }
 
     public Transport transport() {
@@ -212,6 +235,9 @@ public final class TetherServer implements AutoCloseable {
             store.close();
             return;
         }
+        if (admin != null) {
+            admin.close();
+        }
         serverChannel.close().syncUninterruptibly();
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
         for (Channel ch : connections) {
@@ -260,6 +286,7 @@ public final class TetherServer implements AutoCloseable {
         private io.tether.server.Admission admission = io.tether.server.Admission.DEFAULT;
         private Flapping flapping = Flapping.DEFAULT;
         private Transport transport = Transport.best();
+        private InetSocketAddress adminAddress;
         private SessionRegistry registry;
         private MessageStore store;
         private Authenticator authenticator = NO_AUTH;
@@ -425,6 +452,17 @@ public final class TetherServer implements AutoCloseable {
          */
         public Builder flapping(Flapping f) {
             this.flapping = Objects.requireNonNull(f, "flapping");
+            return this;
+        }
+
+        /**
+         * Serve the read-only admin endpoint (JSON over HTTP: {@code /sessions}, {@code /sockets},
+         * {@code /metrics}, {@code /health}) on {@code address} while the server runs; port 0
+         * picks a free port ({@link TetherServer#adminAddress()}). No authentication: keep it on
+         * loopback or a private network. Default: none.
+         */
+        public Builder admin(InetSocketAddress address) {
+            this.adminAddress = Objects.requireNonNull(address, "admin");
             return this;
         }
 

@@ -1,5 +1,7 @@
 package io.tether.server.internal.admin;
 
+import io.tether.server.SocketAudit;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.micrometer.core.instrument.Meter;
@@ -23,17 +25,17 @@ import java.util.List;
 import java.util.Map;
 
 /** The admin endpoint's JSON shapes, written with jackson-core's streaming generator. */
-final class Json {
-    static final JsonFactory FACTORY = new JsonFactory();
+public final class Json {
+    public static final JsonFactory FACTORY = new JsonFactory();
 
     private Json() {
     }
 
-    interface Body {
+    public interface Body {
         void write(JsonGenerator g) throws IOException;
     }
 
-    static String write(Body body) {
+    public static String write(Body body) {
         StringWriter w = new StringWriter();
         try (JsonGenerator g = FACTORY.createGenerator(w)) {
             body.write(g);
@@ -44,7 +46,7 @@ final class Json {
     }
 
     /** {@code 127.0.0.1:7400} or {@code [2001:db8::1]:7400}; {@code null} stays null. */
-    static String formatAddress(InetSocketAddress a) {
+    public static String formatAddress(InetSocketAddress a) {
         if (a == null) {
             return null;
         }
@@ -59,7 +61,7 @@ final class Json {
      *
      * @throws IllegalArgumentException if {@code s} is not {@code IPV4:PORT} or {@code [IPV6]:PORT}
      */
-    static InetSocketAddress parseAddress(String s) {
+    public static InetSocketAddress parseAddress(String s) {
         int colon = s.lastIndexOf(':');
         if (colon <= 0) {
             throw new IllegalArgumentException("'" + s + "' is not ADDR:PORT");
@@ -89,7 +91,7 @@ final class Json {
         }
     }
 
-    static void writeConnection(JsonGenerator g, ConnectionInfo c) throws IOException {
+    public static void writeConnection(JsonGenerator g, ConnectionInfo c) throws IOException {
         g.writeStartObject();
         g.writeStringField("remote", formatAddress(c.remote()));
         g.writeStringField("device", c.deviceId());
@@ -110,7 +112,7 @@ final class Json {
         g.writeEndObject();
     }
 
-    static String report(SocketAudit.Report r) {
+    public static String report(SocketAudit.Report r) {
         return write(g -> {
             g.writeStartObject();
             g.writeNumberField("port", r.port());

@@ -2,6 +2,7 @@ package io.tether.server.internal.events;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.tether.server.EventLog;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
@@ -34,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * {"ts":"…","event":"gap","device":"d1","session":17,"seq":42}
  * </pre>
  */
-public final class JsonEventLog implements SessionListener, AutoCloseable {
+public final class JsonEventLog implements EventLog {
     private static final JsonFactory JSON = new JsonFactory();
     private static final Object POISON = new Object();
 

@@ -1,0 +1,25 @@
+package io.tether.server;
+
+import io.tether.server.internal.events.JsonEventLog;
+
+import java.io.OutputStream;
+import java.util.Objects;
+
+/** Factories of {@link EventLog}s. */
+public final class EventLogs {
+    private EventLogs() {
+    }
+
+    /**
+     * One JSON line per session event ({@code open}, {@code close}, {@code gap}; the format is in
+     * README.md), formatted and written by a background thread so the event loops do not pay for
+     * it.
+     *
+     * @param out         where lines go
+     * @param closeStream whether {@link EventLog#close()} closes {@code out} (false for
+     *                    {@code System.out})
+     */
+    public static EventLog json(OutputStream out, boolean closeStream) {
+        return new JsonEventLog(Objects.requireNonNull(out, "out"), closeStream);
+    }
+}
