@@ -358,10 +358,16 @@ public final class TetherServer implements AutoCloseable {
         /**
          * TCP keepalive of device sockets, validated against the kernel's limits by
          * {@link KeepAlive#of}. Default {@link KeepAlive#DEFAULT} (60 s, 20 s, 3);
-         * {@link KeepAlive#OFF} leaves SO_KEEPALIVE unset.
+         * {@link KeepAlive#OFF} (or any count of 0) leaves SO_KEEPALIVE unset.
+         *
+         * @throws IllegalArgumentException naming the kernel's limit, if the kernel would refuse it
          */
         public Builder keepAlive(KeepAlive k) {
-            this.keepAlive = Objects.requireNonNull(k, "keepalive");
+            Objects.requireNonNull(k, "keepalive");
+            // Checked again: the record's constructor is public and does not know the kernel's
+            // limits, and a value the kernel refuses would make Netty warn on every accepted
+            // socket and run it without keepalive.
+            this.keepAlive = k.enabled() ? KeepAlive.of(k.idle(), k.interval(), k.count()) : KeepAlive.OFF;
             return this;
         }
 

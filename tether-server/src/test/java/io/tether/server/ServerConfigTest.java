@@ -52,6 +52,14 @@ class ServerConfigTest {
     }
 
     @Test
+    void keepAliveTheKernelRefuses_isRefusedByTheBuilder_evenIfBuiltWithoutTheValidator() {
+        KeepAlive tenHours = new KeepAlive(Duration.ofHours(10), Duration.ofSeconds(20), 3);
+        assertThatThrownBy(() -> TetherServer.builder().keepAlive(tenHours))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("keepalive idle 10h: the kernel accepts 1s to 32767s (9h6m7s) for TCP_KEEPIDLE");
+    }
+
+    @Test
     void badMultiplier_isNamedAsTheFlag() {
         assertThatThrownBy(() -> TetherServer.builder().heartbeatMultiplier(0.5))
                 .isInstanceOf(IllegalArgumentException.class)
