@@ -4,25 +4,40 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
 /**
  * {@code --config FILE}: a YAML map whose keys are a subcommand's long option names without the
- * dashes ({@code heartbeat: 10s}, {@code keepalive: 60s,20s,3}, {@code quiet: true}). The file's
- * entries become options placed before the ones typed, so typed flags win. Unknown keys are an
- * error, naming the keys that are known.
+ * dashes ({@code heartbeat: 10s}, {@code keepalive: 60s,20s,3}, {@code quiet: true}). It is a
+ * picocli {@link CommandLine.IDefaultValueProvider}: a key of the file is the default of its
+ * option, so a flag typed on the command line wins, and an option neither typed nor in the file
+ * falls back to the command's own defaults (for {@code serve}: the server builder's). An unknown
+ * key is an error naming the file, the key and the keys that are known.
  */
-final class ConfigFile {
+final class ConfigFile implements CommandLine.IDefaultValueProvider {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
+    private final Map<String, String> values;
+    private final CommandLine.IDefaultValueProvider fallback;
+
+    private ConfigFile(Map<String, String> values, CommandLine.IDefaultValueProvider fallback) {
+        this.values = values;
+        this.fallback = fallback;
+    }
+
+    /** A user's mistake in the config file: the message names the file and the key. */
     static final class ConfigException extends Exception {
         private static final long serialVersionUID = 1L;
 
@@ -31,80 +46,104 @@ final class ConfigFile {
         }
     }
 
-    private ConfigFile() {
+    @Override
+    public String defaultValue(ArgSpec argSpec) throws Exception {
+        if (argSpec.isOption()) {
+            String v = values.get(key((OptionSpec) argSpec));
+            if (v != null) {
+                return v;
+            }
+        }
+        return fallback == null ? null : fallback.defaultValue(argSpec);
     }
 
-    static String[] expand(CommandLine root, String[] args) throws ConfigException {
+    /**
+     * If {@code args} run a subcommand that has {@code --config} and name a file, installs that
+     * file as the subcommand's default provider (in front of the one it had).
+     *
+     * @throws ConfigException if the file cannot be read, is not a map, or has an unknown key
+     */
+    static void install(CommandLine root, String[] args) throws ConfigException {
         if (args.length == 0) {
-            return args;
+            return;
         }
         CommandLine sub = root.getSubcommands().get(args[0]);
         if (sub == null || sub.getCommandSpec().findOption("--config") == null) {
-            return args;
+            return;
         }
         String file = null;
         for (int i = 1; i < args.length; i++) {
-            if (args[i].equals("--config") && i + 1 < args.length) {
+            if (args[i].equals("--")) {
+                break;
+            } else if (args[i].equals("--config") && i + 1 < args.length) {
                 file = args[i + 1];
             } else if (args[i].startsWith("--config=")) {
                 file = args[i].substring("--config=".length());
             }
         }
-        if (file == null) {
-            return args;
+        if (file != null) {
+            sub.setDefaultValueProvider(load(sub.getCommandSpec(), Path.of(file), sub.getDefaultValueProvider()));
         }
-        List<String> out = new ArrayList<>();
-        out.add(args[0]);
-        out.addAll(optionsFrom(sub.getCommandSpec(), Path.of(file)));
-        for (int i = 1; i < args.length; i++) {
-            out.add(args[i]);
-        }
-        return out.toArray(new String[0]);
     }
 
-    private static List<String> optionsFrom(CommandLine.Model.CommandSpec spec, Path file) throws ConfigException {
+    static ConfigFile load(CommandSpec spec, Path file, CommandLine.IDefaultValueProvider fallback) throws ConfigException {
         JsonNode root;
         try {
             root = YAML.readTree(Files.readString(file));
         } catch (IOException e) {
             throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
         }
-        List<String> options = new ArrayList<>();
+        Map<String, String> values = new LinkedHashMap<>();
         if (root == null || root.isMissingNode() || root.isNull()) {
-            return options;
+            return new ConfigFile(values, fallback);
         }
         if (!root.isObject()) {
             throw new ConfigException("config file " + file + ": expected a map of option: value");
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            String name = "--" + e.getKey();
-            CommandLine.Model.OptionSpec option = spec.findOption(name);
-            if (option == null || name.equals("--config")) {
-                TreeSet<String> known = new TreeSet<>();
-                for (CommandLine.Model.OptionSpec o : spec.options()) {
-                    if (o.longestName().startsWith("--") && !o.usageHelp() && !o.versionHelp()
-                            && !o.longestName().equals("--config")) {
-                        known.add(o.longestName().substring(2));
-                    }
-                }
+            OptionSpec option = spec.findOption("--" + e.getKey());
+            if (option == null || !configurable(option) || !key(option).equals(e.getKey())) {
                 throw new ConfigException("config file " + file + ": unknown key '" + e.getKey()
-                        + "' (expected one of: " + String.join(", ", known) + ")");
+                        + "' (expected one of: " + String.join(", ", knownKeys(spec)) + ")");
             }
             JsonNode v = e.getValue();
-            if (option.arity().max() == 0 || option.type() == boolean.class || option.type() == Boolean.class) {
+            if (option.type() == boolean.class || option.type() == Boolean.class) {
                 if (!v.isBoolean()) {
-                    throw new ConfigException("config file " + file + ": '" + e.getKey() + "' must be true or false");
+                    throw new ConfigException("config file " + file + ": " + e.getKey() + " '" + v.asText()
+                            + "' (expected: true or false)");
                 }
-                options.add(name + "=" + v.asBoolean());
+                values.put(e.getKey(), Boolean.toString(v.asBoolean()));
             } else if (v.isArray()) {
                 List<String> parts = new ArrayList<>();
                 v.forEach(x -> parts.add(x.asText()));
-                options.add(name + "=" + String.join(",", parts));
+                values.put(e.getKey(), String.join(",", parts));
+            } else if (v.isContainerNode()) {
+                throw new ConfigException("config file " + file + ": " + e.getKey()
+                        + " is a map (expected: a value, as on the command line)");
             } else {
-                options.add(name + "=" + v.asText());
+                values.put(e.getKey(), v.asText());
             }
         }
-        return options;
+        return new ConfigFile(values, fallback);
+    }
+
+    private static String key(OptionSpec o) {
+        return o.longestName().substring(2);
+    }
+
+    private static boolean configurable(OptionSpec o) {
+        return o.longestName().startsWith("--") && !o.usageHelp() && !o.versionHelp()
+                && !o.longestName().equals("--config");
+    }
+
+    private static TreeSet<String> knownKeys(CommandSpec spec) {
+        TreeSet<String> known = new TreeSet<>();
+        for (OptionSpec o : spec.options()) {
+            if (configurable(o)) {
+                known.add(key(o));
+            }
+        }
+        return known;
     }
 }

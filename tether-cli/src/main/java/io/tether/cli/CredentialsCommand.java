@@ -1,6 +1,6 @@
 package io.tether.cli;
 
-import io.tether.server.internal.auth.CredentialsFile;
+import io.tether.server.Credentials;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -64,10 +64,10 @@ public final class CredentialsCommand implements Runnable {
             }
             try {
                 if (target.device != null) {
-                    CredentialsFile.upsert(file, "device", target.device, CredentialsFile.deviceLine(target.device, s));
+                    Credentials.addDevice(file, target.device, s);
                     spec.commandLine().getOut().println("added device " + target.device + " to " + file);
                 } else {
-                    CredentialsFile.upsert(file, "group", target.group, CredentialsFile.groupLine(target.group, s));
+                    Credentials.addGroup(file, target.group, s);
                     spec.commandLine().getOut().println("added group " + target.group + "* to " + file);
                 }
             } catch (IllegalArgumentException e) {

@@ -10,6 +10,7 @@ import java.util.regex.Pattern;
 /**
  * Durations as people write them: {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h},
  * {@code 1d}, a combination such as {@code 1m30s}, a bare {@code 0}, or ISO-8601 ({@code PT1S}).
+ * The inverse is {@link io.tether.transport.KeepAlive#format}.
  */
 public final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
@@ -60,20 +61,5 @@ public final class DurationConverter implements CommandLine.ITypeConverter<Durat
     private static CommandLine.TypeConversionException invalid(String value) {
         return new CommandLine.TypeConversionException("'" + value
                 + "' is not a duration (expected e.g. 500ms, 10s, 2m, 1h, 1m30s or 0)");
-    }
-
-    /** Formats a duration the way it is parsed: 1500 ms as "1500ms", 60 s as "1m". */
-    public static String format(Duration d) {
-        long ms = d.toMillis();
-        if (ms == 0) {
-            return "0";
-        }
-        if (ms % 60_000 == 0) {
-            return (ms / 60_000) + "m";
-        }
-        if (ms % 1000 == 0) {
-            return (ms / 1000) + "s";
-        }
-        return ms + "ms";
     }
 }

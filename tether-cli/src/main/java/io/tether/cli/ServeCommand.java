@@ -1,14 +1,15 @@
 package io.tether.cli;
 
-import io.tether.protocol.Protocol;
-import io.tether.server.TetherServer;
-import io.tether.server.internal.admin.AdminServer;
-import io.tether.server.internal.delivery.InMemoryMessageStore;
+import io.tether.server.Authenticators;
+import io.tether.server.Credentials;
+import io.tether.server.EventLog;
+import io.tether.server.EventLogs;
 import io.tether.server.MessageStore;
-import io.tether.server.internal.delivery.RocksDbMessageStore;
-import io.tether.server.internal.events.JsonEventLog;
-import io.tether.server.internal.auth.CredentialsFile;
-import io.tether.server.internal.auth.TokenAuthenticator;
+import io.tether.server.MessageStores;
+import io.tether.server.TetherServer;
+import io.tether.server.Flapping;
+import io.tether.transport.HostPort;
+import io.tether.transport.KeepAlive;
 import io.tether.transport.tls.Tls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +32,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /** {@code tether serve}: runs the gateway until SIGTERM or SIGINT, then shuts down gracefully. */
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = ServeDefaults.class,
         description = {"Runs the gateway. One JSON line per session event goes to stdout (or --events FILE); logs go to stderr.",
                 "SIGTERM/SIGINT: BYE SERVER_SHUTDOWN to every device, drain, exit 0.",
                 "Durations: 500ms, 10s, 2m, 1h, 1m30s, 0."})
@@ -42,39 +43,40 @@ public final class ServeCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--port", paramLabel = "P", description = "TCP port for devices (default: ${DEFAULT-VALUE}; 0 = any free port).")
-    int port = 7400;
+    int port;
 
     @Option(names = "--bind", paramLabel = "ADDR", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
-    String bind = "0.0.0.0";
+    String bind;
 
     @Option(names = "--handshake-timeout", paramLabel = "D", converter = DurationConverter.class,
-            description = "Time from accept to a complete HELLO (default: ${DEFAULT-VALUE}).", defaultValue = "10s")
+            description = "Time from accept to a complete HELLO (default: ${DEFAULT-VALUE}).")
     Duration handshakeTimeout;
 
     @Option(names = "--heartbeat", paramLabel = "D", converter = DurationConverter.class,
             description = "Heartbeat interval granted to devices that ask for 0 (default: ${DEFAULT-VALUE}). "
-                    + "0 turns application heartbeats off: kernel keepalive alone guards connections.", defaultValue = "30s")
+                    + "0 turns application heartbeats off: kernel keepalive alone guards connections.")
     Duration heartbeat;
 
     @Option(names = "--min-heartbeat", paramLabel = "D", converter = DurationConverter.class,
-            description = "Smallest interval a device may ask for; smaller requests are raised (default: ${DEFAULT-VALUE}).", defaultValue = "1s")
+            description = "Smallest interval a device may ask for; smaller requests are raised (default: ${DEFAULT-VALUE}).")
     Duration minHeartbeat;
 
     @Option(names = "--max-heartbeat", paramLabel = "D", converter = DurationConverter.class,
-            description = "Largest interval a device may ask for; larger requests are lowered (default: ${DEFAULT-VALUE}).", defaultValue = "30m")
+            description = "Largest interval a device may ask for; larger requests are lowered (default: ${DEFAULT-VALUE}).")
     Duration maxHeartbeat;
 
     @Option(names = "--heartbeat-multiplier", paramLabel = "X",
             description = "A session dies after interval x X of silence (default: ${DEFAULT-VALUE}, as MQTT).")
-    double heartbeatMultiplier = 1.5;
+    double heartbeatMultiplier;
 
     @Option(names = "--drain", paramLabel = "D", converter = DurationConverter.class,
             description = "After a timeout close has half-closed the socket, keep reading (and storing) this long, "
-                    + "then reset (default: ${DEFAULT-VALUE}).", defaultValue = "2s")
+                    + "then reset (default: ${DEFAULT-VALUE}).")
     Duration drain;
 
-    @Option(names = "--keepalive", paramLabel = "IDLE,INTVL,CNT", converter = KeepAlive.Converter.class, defaultValue = "60s,20s,3",
-            description = "TCP keepalive per socket: TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (default: ${DEFAULT-VALUE}), or off.")
+    @Option(names = "--keepalive", paramLabel = "IDLE,INTVL,CNT", converter = KeepAliveConverter.class,
+            description = "TCP keepalive per socket: TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (default: ${DEFAULT-VALUE}), or off. "
+                    + "The kernel accepts 1s to 32767s for IDLE and INTVL, 1 to 127 for CNT.")
     KeepAlive keepAlive;
 
     @Option(names = "--user-timeout", paramLabel = "D", converter = DurationConverter.class,
@@ -87,25 +89,25 @@ public final class ServeCommand implements Callable<Integer> {
     boolean quiet;
 
     @Option(names = "--backlog", paramLabel = "N", description = "Listen backlog (default: ${DEFAULT-VALUE}).")
-    int backlog = 4096;
+    int backlog;
 
     @Option(names = "--tcp-nodelay", arity = "0..1", negatable = true, fallbackValue = "true",
             description = "TCP_NODELAY on device sockets (default: ${DEFAULT-VALUE}).")
-    boolean tcpNoDelay = true;
+    boolean tcpNoDelay;
 
     @Option(names = "--max-frame", paramLabel = "BYTES",
             description = "Largest frame length field accepted (default: ${DEFAULT-VALUE}).")
-    int maxFrame = Protocol.DEFAULT_MAX_FRAME_LENGTH;
+    int maxFrame;
 
     @Option(names = "--write-buffer-limit", paramLabel = "BYTES",
             description = "Bytes queued to one device beyond which it is closed as SLOW_CONSUMER (default: ${DEFAULT-VALUE}).")
-    int writeBufferLimit = 256 * 1024;
+    int writeBufferLimit;
 
     @Option(names = "--workers", paramLabel = "N", description = "I/O threads (default: number of cores).")
     int workers;
 
     @Option(names = "--shutdown-timeout", paramLabel = "D", converter = DurationConverter.class,
-            description = "Bound on a graceful shutdown (default: ${DEFAULT-VALUE}).", defaultValue = "10s")
+            description = "Bound on a graceful shutdown (default: ${DEFAULT-VALUE}).")
     Duration shutdownTimeout;
 
     enum StoreKind { rocksdb, memory }
@@ -145,8 +147,7 @@ public final class ServeCommand implements Callable<Integer> {
     String connectRate;
 
     @Option(names = "--flapping", paramLabel = "N,WINDOW,BAN",
-            description = "More than N connects of one device within WINDOW refuse it for BAN (default: ${DEFAULT-VALUE}), or off.",
-            defaultValue = "15,1m,5m")
+            description = "More than N connects of one device within WINDOW refuse it for BAN (default: ${DEFAULT-VALUE}), or off.")
     String flapping;
 
     @Option(names = "--tls-cert", paramLabel = "FILE",
@@ -162,18 +163,20 @@ public final class ServeCommand implements Callable<Integer> {
     String admin;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "YAML file of option: value (same names as the flags, without dashes). Flags win.")
+            description = "YAML file of option: value (same names as the flags, without dashes). Flags win; a key the "
+                    + "command does not know is an error.")
     Path config;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         TetherServer.Builder b;
-        InetSocketAddress adminAddress;
         try {
             b = builder();
             b.config();
-            adminAddress = admin == null ? null : AdminServer.parseAddress(admin);
+            if (admin != null) {
+                b.admin(HostPort.resolve("--admin", admin));
+            }
         } catch (IllegalArgumentException e) {
             err.println("tether serve: " + e.getMessage());
             return 2;
@@ -190,15 +193,15 @@ public final class ServeCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        TokenAuthenticator authenticator = null;
+        Credentials keys = null;
         if (credentials != null) {
             try {
-                authenticator = new TokenAuthenticator(CredentialsFile.load(credentials), Duration.ofMinutes(5), 1_000_000);
+                keys = Credentials.load(credentials);
             } catch (IOException e) {
                 err.println("tether serve: " + e.getMessage());
                 return 2;
             }
-            b.authenticator(authenticator);
+            b.authenticator(Authenticators.tokens(keys));
         } else if (!insecureNoAuth) {
             err.println("tether serve: no --credentials FILE. Devices must prove their identity, or anyone could take over "
                     + "any device's session. Create one with `tether credentials add`, or pass --insecure-no-auth for a "
@@ -217,20 +220,11 @@ public final class ServeCommand implements Callable<Integer> {
         // One registry for the server and its event log, so /metrics shows tether.events.dropped.
         io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         b.meters(meters);
-        JsonEventLog eventLog = new JsonEventLog(eventsOut, events != null, meters);
+        EventLog eventLog = EventLogs.json(eventsOut, events != null, meters);
         b.listener(eventLog);
-        TetherServer server;
+        TetherServer server = b.build();
         try {
-            server = b.build().start();
-        } catch (java.io.UncheckedIOException e) {
-            err.println("tether serve: " + e.getCause().getMessage());
-            messageStore.close();
-            eventLog.close();
-            return 1;
-        }
-        AdminServer adminServer;
-        try {
-            adminServer = adminAddress == null ? null : AdminServer.start(server, adminAddress);
+            server.start();
         } catch (java.io.UncheckedIOException e) {
             err.println("tether serve: " + e.getCause().getMessage());
             server.close();
@@ -244,8 +238,8 @@ public final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("TERM"), sig -> stop.countDown());
         Signal.handle(new Signal("INT"), sig -> stop.countDown());
         ScheduledExecutorService reloader = null;
-        if (authenticator != null) {
-            CredentialsFile file = authenticator.credentials();
+        if (keys != null) {
+            Credentials file = keys;
             Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true));
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
@@ -256,9 +250,6 @@ public final class ServeCommand implements Callable<Integer> {
             log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
         }
         Thread hook = new Thread(() -> {
-            if (adminServer != null) {
-                adminServer.close();
-            }
             server.close();
             eventLog.close();
         }, "tether-shutdown");
@@ -267,15 +258,12 @@ public final class ServeCommand implements Callable<Integer> {
         if (reloader != null) {
             reloader.shutdownNow();
         }
-        if (adminServer != null) {
-            adminServer.close();
-        }
         server.close();
         eventLog.close();
         return 0;
     }
 
-    private static void reloadCredentials(CredentialsFile file, boolean force) {
+    private static void reloadCredentials(Credentials file, boolean force) {
         try {
             if (file.reload(force)) {
                 log.info("credentials reloaded from {} ({} entries)", file.path(), file.size());
@@ -287,12 +275,9 @@ public final class ServeCommand implements Callable<Integer> {
 
     private MessageStore openStore() throws IOException {
         if (store == StoreKind.memory) {
-            return new InMemoryMessageStore();
+            return MessageStores.inMemory();
         }
-        return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
-                .sync(sync)
-                .queueCapacity(65_536)
-                .build());
+        return MessageStores.rocksDb(dataDir, sync, 65_536);
     }
 
     TetherServer.Builder builder() throws IOException {
@@ -303,7 +288,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .heartbeatRange(minHeartbeat, maxHeartbeat)
                 .heartbeatMultiplier(heartbeatMultiplier)
                 .drain(drain)
-                .keepAlive(keepAlive.idle(), keepAlive.interval(), keepAlive.count())
+                .keepAlive(keepAlive)
                 .quiet(quiet)
                 .backlog(backlog)
                 .tcpNoDelay(tcpNoDelay)
@@ -325,14 +310,15 @@ public final class ServeCommand implements Callable<Integer> {
             }
         }
         if (flapping.equalsIgnoreCase("off")) {
-            b.flapping(0, Duration.ofMinutes(1), Duration.ofMinutes(1));
+            b.flapping(Flapping.OFF);
         } else {
             String[] f = flapping.split(",");
             if (f.length != 3) {
                 throw new IllegalArgumentException("--flapping: '" + flapping + "' (expected: N,WINDOW,BAN e.g. 15,1m,5m, or off)");
             }
             try {
-                b.flapping(Integer.parseInt(f[0].trim()), DurationConverter.parse(f[1]), DurationConverter.parse(f[2]));
+                b.flapping(Flapping.DEFAULT.withMaxConnects(Integer.parseInt(f[0].trim()))
+                        .withWindow(DurationConverter.parse(f[1])).withBan(DurationConverter.parse(f[2])));
             } catch (NumberFormatException | CommandLine.TypeConversionException e) {
                 throw new IllegalArgumentException("--flapping: '" + flapping + "' (expected: N,WINDOW,BAN e.g. 15,1m,5m, or off)");
             }

@@ -1,9 +1,9 @@
 package io.tether.cli;
 
 import io.tether.server.ConnectionInfo;
-import io.tether.server.internal.admin.AdminServer;
-import io.tether.server.internal.admin.SessionsSnapshot;
-import io.tether.server.internal.admin.SocketAudit;
+import io.tether.server.SessionsSnapshot;
+import io.tether.server.SocketAudit;
+import io.tether.transport.HostPort;
 import io.tether.transport.kernel.KernelSocket;
 import io.tether.transport.kernel.SocketTable;
 import io.tether.transport.kernel.TcpState;
@@ -123,11 +123,13 @@ public final class SocketsCommand implements Callable<Integer> {
     private SocketAudit.Report audited(PrintWriter err) throws IOException {
         URI base;
         try {
-            InetSocketAddress a = AdminServer.parseAddress(admin);
-            String host = a.getAddress().getHostAddress();
-            base = URI.create("http://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort());
+            String v = admin.strip();
+            v = v.startsWith("http://") ? v.substring("http://".length()) : v;
+            v = v.endsWith("/") ? v.substring(0, v.length() - 1) : v;
+            InetSocketAddress a = HostPort.resolve("--admin", v);
+            base = URI.create("http://" + HostPort.format(a.getAddress().getHostAddress(), a.getPort()));
         } catch (IllegalArgumentException e) {
-            err.println("tether sockets: --" + e.getMessage());
+            err.println("tether sockets: " + e.getMessage());
             return null;
         }
         HttpClient http = HttpClient.newBuilder().connectTimeout(timeout).build();

@@ -26,19 +26,21 @@ public final class TetherCommand implements Runnable {
 
     /** Runs the command line and returns its exit code (for tests). */
     public static int execute(String... args) {
-        CommandLine cl = new CommandLine(new TetherCommand());
+        return execute(new CommandLine(new TetherCommand()), args);
+    }
+
+    /** Runs {@code args} on {@code cl} (a {@code TetherCommand}), whose out and err a test may have set. */
+    static int execute(CommandLine cl, String... args) {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        // A config file's values go in front of the flags, so a flag given on the command line
-        // overrides the same key from the file.
-        cl.setOverwrittenOptionsAllowed(true);
-        String[] expanded;
+        // A flag given twice is an error (picocli's default, kept on purpose: with two values
+        // one of them is a mistake). --config FILE supplies defaults, which typed flags override.
         try {
-            expanded = ConfigFile.expand(cl, args);
+            ConfigFile.install(cl, args);
         } catch (ConfigFile.ConfigException e) {
             cl.getErr().println("tether: " + e.getMessage());
             return 2;
         }
-        return cl.execute(expanded);
+        return cl.execute(args);
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -30,9 +30,9 @@ class DurationConverterTest {
     }
 
     @Test
-    void format_roundTrips() {
-        for (String s : new String[] {"0", "500ms", "10s", "2m", "1500ms"}) {
-            assertThat(DurationConverter.format(DurationConverter.parse(s))).isEqualTo(s);
+    void keepAliveFormat_isParsedBackToTheSameDuration() {
+        for (String s : new String[] {"0", "500ms", "10s", "2m", "1s500ms", "1h2m3s"}) {
+            assertThat(io.tether.transport.KeepAlive.format(DurationConverter.parse(s))).isEqualTo(s);
         }
     }
 }

@@ -18,9 +18,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ServeOptionsTest {
     private static ServerConfig configOf(String... args) throws Exception {
         CommandLine root = new CommandLine(new TetherCommand());
-        root.setOverwrittenOptionsAllowed(true);
-        String[] expanded = ConfigFile.expand(root, args);
-        CommandLine.ParseResult pr = root.parseArgs(expanded);
+        ConfigFile.install(root, args);
+        CommandLine.ParseResult pr = root.parseArgs(args);
         ServeCommand serve = (ServeCommand) pr.subcommand().commandSpec().userObject();
         return serve.builder().config();
     }
@@ -65,12 +64,83 @@ class ServeOptionsTest {
     }
 
     @Test
-    void configFile_unknownKey_isAnErrorNamingTheKnownKeys(@TempDir Path dir) throws Exception {
+    void configFile_unknownKey_isAnErrorNamingTheFileAndTheKnownKeys(@TempDir Path dir) throws Exception {
         Path yaml = dir.resolve("tether.yaml");
         Files.writeString(yaml, "heartbeats: 10s\n");
         assertThatThrownBy(() -> configOf("serve", "--config", yaml.toString()))
-                .hasMessageContaining("unknown key 'heartbeats'")
+                .hasMessageContaining("config file " + yaml + ": unknown key 'heartbeats'")
                 .hasMessageContaining("heartbeat-multiplier");
+    }
+
+    @Test
+    void configFile_unknownKey_exitCode2(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("tether.yaml");
+        Files.writeString(yaml, "heartbeats: 10s\n");
+        Run r = run("serve", "--config", yaml.toString());
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("unknown key 'heartbeats'");
+    }
+
+    @Test
+    void configFile_valueIsCheckedLikeTheFlag(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("tether.yaml");
+        Files.writeString(yaml, "keepalive: 10h,20s,3\n");
+        Run r = run("serve", "--config", yaml.toString());
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("the kernel accepts 1s to 32767s");
+    }
+
+    @Test
+    void flagGivenTwice_isAnError() {
+        Run r = run("serve", "--heartbeat", "10s", "--heartbeat", "20s");
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("'--heartbeat'").contains("should be specified only once");
+    }
+
+    @Test
+    void keepaliveBeyondTheKernelLimit_isRefusedAtStart_namingTheLimit() {
+        Run r = run("serve", "--insecure-no-auth", "--store", "memory", "--port", "0", "--keepalive", "10h,20s,3");
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("keepalive idle 10h: the kernel accepts 1s to 32767s (9h6m7s) for TCP_KEEPIDLE");
+    }
+
+    @Test
+    void keepaliveOff_turnsSoKeepaliveOff() throws Exception {
+        ServerConfig c = configOf("serve", "--keepalive", "off");
+        assertThat(c.keepAliveEnabled()).isFalse();
+        assertThat(c.userTimeout()).as("no keepalive, no derived TCP_USER_TIMEOUT").isEqualTo(Duration.ZERO);
+    }
+
+    @Test
+    void help_showsTheServerBuildersDefaults() {
+        Run r = run("serve", "--help");
+        assertThat(r.code).isEqualTo(0);
+        io.tether.server.ServerConfig d = io.tether.server.TetherServer.builder().config();
+        assertThat(r.out.replaceAll("\\s+", " "))
+                .contains("(default: " + io.tether.transport.KeepAlive.format(d.heartbeat()) + ")")
+                .contains("(default: " + d.keepAlive() + ")")
+                .contains("(default: " + d.flapping() + ")")
+                .contains("(default: " + d.heartbeatMultiplier() + ", as MQTT)");
+    }
+
+    @Test
+    void builderMessage_namesTheFlag() {
+        Run r = run("serve", "--insecure-no-auth", "--heartbeat-multiplier", "0.5");
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("tether serve: heartbeat-multiplier 0.5 (expected: 1.0 to 100)");
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new TetherCommand());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = TetherCommand.execute(cl, args);
+        return new Run(code, out.toString(), err.toString());
     }
 
     @Test

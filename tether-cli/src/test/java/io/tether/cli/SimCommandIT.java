@@ -2,6 +2,7 @@ package io.tether.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tether.server.Flapping;
 import io.tether.server.TetherServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -21,7 +22,7 @@ class SimCommandIT {
             .heartbeatRange(Duration.ofMillis(100), Duration.ofMinutes(1))
             .drain(Duration.ofMillis(200))
             .shutdownTimeout(Duration.ofSeconds(1))
-            .flapping(0, Duration.ofMinutes(1), Duration.ofMinutes(1))
+            .flapping(Flapping.OFF)
             .build().start();
 
     @AfterEach

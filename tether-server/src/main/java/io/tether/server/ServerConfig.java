@@ -1,101 +1,225 @@
 package io.tether.server;
 
-import io.tether.protocol.Protocol;
+import io.tether.transport.HostPort;
+import io.tether.transport.KeepAlive;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
- * Immutable server configuration, built and validated by {@link TetherServer.Builder}. Defaults
- * live in {@link TetherServer.Builder} and nowhere else.
- *
- * @param bindAddress            address and port to listen on; port 0 picks a free port
- * @param handshakeTimeout       time from TCP accept to a complete HELLO
- * @param heartbeat              default heartbeat interval granted to devices that ask for 0;
- *                               {@link Duration#ZERO} turns application heartbeats off entirely
- * @param minHeartbeat           smallest interval a device may ask for (requests are clamped)
- * @param maxHeartbeat           largest interval a device may ask for (requests are clamped)
- * @param heartbeatMultiplier    tolerance: a session dies after interval x multiplier of silence
- * @param drain                  after a graceful close has half-closed the socket, how long the
- *                               server keeps reading before an abortive close
- * @param keepAliveIdle          TCP_KEEPIDLE; {@link Duration#ZERO} turns SO_KEEPALIVE off
- * @param keepAliveInterval      TCP_KEEPINTVL
- * @param keepAliveCount         TCP_KEEPCNT
- * @param userTimeout            TCP_USER_TIMEOUT; {@link Duration#ZERO} leaves the kernel default
- * @param backlog                listen backlog (SO_BACKLOG)
- * @param tcpNoDelay             TCP_NODELAY on device sockets
- * @param quiet                  the server does not answer PING
- * @param maxFrameLength         largest accepted frame length field, in bytes
- * @param writeBufferLimit       bytes queued to one device beyond which it is a slow consumer
- * @param workerThreads          event loop threads for connections; 0 = number of cores
- * @param shutdownTimeout        bound on a graceful shutdown
- * @param shutdownReconnectSpread BYE SERVER_SHUTDOWN carries a reconnect hint drawn uniformly
- *                               from [1 s, 1 s + spread] so devices do not all return at once
- * @param maxConnections         open connections beyond which new ones get BYE SERVER_BUSY; 0 = no cap
- * @param connectRate            new connections per second per source address; 0 = no limit
- * @param connectBurst           token-bucket size of that limit
- * @param flapMaxConnects        connects of one device within {@code flapWindow} before it is
- *                               banned for {@code flapBan}; 0 = no flapping detection
+ * Immutable server configuration, built and validated by {@link TetherServer.Builder}. It is made
+ * of small value types ({@link Heartbeat}, {@link KeepAlive}, {@link Admission}, {@link Flapping},
+ * {@link Shutdown}, {@link Limits}), whose {@code DEFAULT} constants and the builder's initial
+ * values are the only place a default lives; {@code tether serve}'s help, README and
+ * {@code tether doctor} read them from there. The flat accessors ({@link #quiet()},
+ * {@link #keepAliveIdle()}, …) are conveniences delegating to the value types. Thread-safe.
  */
-public record ServerConfig(
-        InetSocketAddress bindAddress,
-        Duration handshakeTimeout,
-        Duration heartbeat,
-        Duration minHeartbeat,
-        Duration maxHeartbeat,
-        double heartbeatMultiplier,
-        Duration drain,
-        Duration keepAliveIdle,
-        Duration keepAliveInterval,
-        int keepAliveCount,
-        Duration userTimeout,
-        int backlog,
-        boolean tcpNoDelay,
-        boolean quiet,
-        int maxFrameLength,
-        int writeBufferLimit,
-        int workerThreads,
-        Duration shutdownTimeout,
-        Duration shutdownReconnectSpread,
-        int maxConnections,
-        double connectRate,
-        int connectBurst,
-        int flapMaxConnects,
-        Duration flapWindow,
-        Duration flapBan) {
+public final class ServerConfig {
+    private final InetSocketAddress bindAddress;
+    private final Duration handshakeTimeout;
+    private final Duration drain;
+    private final Heartbeat heartbeat;
+    private final KeepAlive keepAlive;
+    private final Duration userTimeout;
+    private final int backlog;
+    private final boolean tcpNoDelay;
+    private final int workerThreads;
+    private final Limits limits;
+    private final Shutdown shutdown;
+    private final Admission admission;
+    private final Flapping flapping;
+
+    ServerConfig(InetSocketAddress bindAddress, Duration handshakeTimeout, Duration drain, Heartbeat heartbeat,
+                 KeepAlive keepAlive, Duration userTimeout, int backlog, boolean tcpNoDelay, int workerThreads,
+                 Limits limits, Shutdown shutdown, Admission admission, Flapping flapping) {
+        this.bindAddress = bindAddress;
+        this.handshakeTimeout = handshakeTimeout;
+        this.drain = drain;
+        this.heartbeat = heartbeat;
+        this.keepAlive = keepAlive;
+        this.userTimeout = userTimeout;
+        this.backlog = backlog;
+        this.tcpNoDelay = tcpNoDelay;
+        this.workerThreads = workerThreads;
+        this.limits = limits;
+        this.shutdown = shutdown;
+        this.admission = admission;
+        this.flapping = flapping;
+    }
+
+    // ---- value types
+
+    /** Application heartbeats: interval, range, multiplier, quiet mode. */
+    public Heartbeat heartbeats() {
+        return heartbeat;
+    }
+
+    /** TCP keepalive of device sockets; {@link KeepAlive#OFF} when SO_KEEPALIVE is not set. */
+    public KeepAlive keepAlive() {
+        return keepAlive;
+    }
+
+    /** Frame and write-buffer limits. */
+    public Limits limits() {
+        return limits;
+    }
+
+    /** Graceful shutdown bound and reconnect spread. */
+    public Shutdown shutdown() {
+        return shutdown;
+    }
+
+    /** Connection cap and per-address connect rate. */
+    public Admission admission() {
+        return admission;
+    }
+
+    /** Flapping detection. */
+    public Flapping flapping() {
+        return flapping;
+    }
+
+    // ---- scalars
+
+    /** Address and port to listen on; port 0 picks a free port. */
+    public InetSocketAddress bindAddress() {
+        return bindAddress;
+    }
+
+    /** Time from TCP accept to a complete HELLO. */
+    public Duration handshakeTimeout() {
+        return handshakeTimeout;
+    }
+
+    /** After a graceful close has half-closed the socket, how long the server keeps reading before an abortive close. */
+    public Duration drain() {
+        return drain;
+    }
+
+    /** TCP_USER_TIMEOUT; {@link Duration#ZERO} leaves the kernel default. */
+    public Duration userTimeout() {
+        return userTimeout;
+    }
+
+    /** Listen backlog (SO_BACKLOG). */
+    public int backlog() {
+        return backlog;
+    }
+
+    /** TCP_NODELAY on device sockets. */
+    public boolean tcpNoDelay() {
+        return tcpNoDelay;
+    }
+
+    /** Event loop threads for connections (0 given to the builder is resolved to the number of cores). */
+    public int workerThreads() {
+        return workerThreads;
+    }
+
+    // ---- conveniences delegating to the value types
+
+    /** Default heartbeat interval; {@link Duration#ZERO} when heartbeats are off. */
+    public Duration heartbeat() {
+        return heartbeat.interval();
+    }
+
+    public Duration minHeartbeat() {
+        return heartbeat.min();
+    }
+
+    public Duration maxHeartbeat() {
+        return heartbeat.max();
+    }
+
+    public double heartbeatMultiplier() {
+        return heartbeat.multiplier();
+    }
+
+    /** The server does not answer PING. */
+    public boolean quiet() {
+        return heartbeat.quiet();
+    }
 
     /** Whether application heartbeats are on. */
     public boolean heartbeatsEnabled() {
-        return !heartbeat.isZero();
+        return heartbeat.enabled();
+    }
+
+    /** See {@link Heartbeat#grantMillis(int)}. */
+    public int grantHeartbeatMillis(int requestedMillis) {
+        return heartbeat.grantMillis(requestedMillis);
+    }
+
+    /** See {@link Heartbeat#timeoutMillis(int)}. */
+    public int timeoutMillis(int heartbeatMillis) {
+        return heartbeat.timeoutMillis(heartbeatMillis);
     }
 
     /** Whether SO_KEEPALIVE is set on device sockets. */
     public boolean keepAliveEnabled() {
-        return !keepAliveIdle.isZero();
+        return keepAlive.enabled();
     }
 
-    /**
-     * The heartbeat interval granted to a device that asked for {@code requestedMillis}
-     * (0 = the server default), in milliseconds; 0 when heartbeats are off.
-     */
-    public int grantHeartbeatMillis(int requestedMillis) {
-        if (!heartbeatsEnabled()) {
-            return 0;
-        }
-        long granted = requestedMillis == 0 ? heartbeat.toMillis() : requestedMillis;
-        granted = Math.max(minHeartbeat.toMillis(), Math.min(maxHeartbeat.toMillis(), granted));
-        return (int) granted;
+    /** TCP_KEEPIDLE; zero when keepalive is off. */
+    public Duration keepAliveIdle() {
+        return keepAlive.idle();
     }
 
-    /** The silence after which a session with the given interval is dead, in milliseconds. */
-    public int timeoutMillis(int heartbeatMillis) {
-        return (int) Math.min(Integer.MAX_VALUE, Math.round(heartbeatMillis * heartbeatMultiplier));
+    /** TCP_KEEPINTVL; zero when keepalive is off. */
+    public Duration keepAliveInterval() {
+        return keepAlive.interval();
     }
 
-    static void checkMaxFrameLength(int maxFrameLength) {
-        if (maxFrameLength < Protocol.MIN_MAX_FRAME_LENGTH || maxFrameLength > 16 * 1024 * 1024) {
-            throw new IllegalArgumentException("maxFrameLength: " + maxFrameLength
-                    + " (expected: " + Protocol.MIN_MAX_FRAME_LENGTH + " to 16777216)");
-        }
+    /** TCP_KEEPCNT; 0 when keepalive is off. */
+    public int keepAliveCount() {
+        return keepAlive.count();
+    }
+
+    public int maxFrameLength() {
+        return limits.maxFrameLength();
+    }
+
+    public int writeBufferLimit() {
+        return limits.writeBufferLimit();
+    }
+
+    public Duration shutdownTimeout() {
+        return shutdown.timeout();
+    }
+
+    public Duration shutdownReconnectSpread() {
+        return shutdown.reconnectSpread();
+    }
+
+    public int maxConnections() {
+        return admission.maxConnections();
+    }
+
+    public double connectRate() {
+        return admission.connectRate();
+    }
+
+    public int connectBurst() {
+        return admission.connectBurst();
+    }
+
+    public int flapMaxConnects() {
+        return flapping.maxConnects();
+    }
+
+    public Duration flapWindow() {
+        return flapping.window();
+    }
+
+    public Duration flapBan() {
+        return flapping.ban();
+    }
+
+    @Override
+    public String toString() {
+        return "listen " + HostPort.format(bindAddress) + ", handshake-timeout " + KeepAlive.format(handshakeTimeout)
+                + ", " + heartbeat + ", keepalive " + keepAlive + ", user-timeout " + KeepAlive.format(userTimeout)
+                + ", drain " + KeepAlive.format(drain) + ", " + limits + ", " + admission + ", flapping " + flapping
+                + ", " + shutdown + ", backlog " + backlog + ", workers " + workerThreads;
     }
 }

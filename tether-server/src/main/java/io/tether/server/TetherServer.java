@@ -14,9 +14,9 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameEncoder;
-import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.server.Authenticator;
+import io.tether.server.internal.admin.AdminServer;
 import io.tether.server.internal.admission.Admission;
 import io.tether.server.internal.connection.Connection;
 import io.tether.server.internal.connection.RefusedConnection;
@@ -27,6 +27,7 @@ import io.tether.server.internal.session.LocalSessionRegistry;
 import io.tether.server.Session;
 import io.tether.server.SessionRegistry;
 import io.tether.transport.tls.Tls;
+import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.Transport;
 import org.slf4j.Logger;
@@ -60,6 +61,8 @@ public final class TetherServer implements AutoCloseable {
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
     private Channel serverChannel;
+    private final InetSocketAddress adminAddress;
+    private AdminServer admin;
     private volatile boolean closed;
 
     private TetherServer(Builder b, ServerConfig config) {
@@ -70,6 +73,7 @@ public final class TetherServer implements AutoCloseable {
         this.meters = b.meters;
         this.authenticator = b.authenticator;
         this.tls = b.tls;
+        this.adminAddress = b.adminAddress;
         this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters);
     }
 
@@ -89,10 +93,6 @@ public final class TetherServer implements AutoCloseable {
         if (serverChannel != null || closed) {
             throw new IllegalStateException("server already started");
         }
-        // Validated here too (the one validator of the kernel's limits), before any thread starts.
-        KeepAlive keepAlive = config.keepAliveEnabled()
-                ? KeepAlive.of(config.keepAliveIdle(), config.keepAliveInterval(), config.keepAliveCount())
-                : KeepAlive.OFF;
         bossGroup = transport.newGroup(1, "tether-accept");
         workerGroup = transport.newGroup(config.workerThreads(), "tether-io");
         ServerBootstrap b = new ServerBootstrap()
@@ -124,7 +124,7 @@ public final class TetherServer implements AutoCloseable {
                                 .addLast("connection", new Connection(context));
                     }
                 });
-        transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), keepAlive);
+        transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), config.keepAlive());
         transport.applyUserTimeout((opt, value) -> b.childOption(uncheckedOption(opt), value), config.userTimeout());
         try {
             serverChannel = b.bind(config.bindAddress()).syncUninterruptibly().channel();
@@ -134,12 +134,22 @@ public final class TetherServer implements AutoCloseable {
             throw new java.io.UncheckedIOException(new java.io.IOException(
                     "cannot listen on " + config.bindAddress() + ": " + e.getMessage(), e));
         }
+        if (adminAddress != null) {
+            try {
+                admin = AdminServer.start(this, adminAddress);
+            } catch (java.io.UncheckedIOException e) {
+                serverChannel.close().syncUninterruptibly();
+                workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                bossGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                serverChannel = null;
+                throw e;
+            }
+        }
         if (authenticator == NO_AUTH) {
             log.warn("AUTHENTICATION IS OFF: any client can claim any device id, take over its session and "
                     + "send data in its name. Use only for local demos and tests.");
         }
-        log.info("listening on {} ({} transport, heartbeat {}, handshake timeout {}, drain {})",
-                serverChannel.localAddress(), transport, config.heartbeat(), config.handshakeTimeout(), config.drain());
+        log.info("listening on {} ({} transport; {})", HostPort.format(serverChannel.localAddress()), transport, config);
         return this;
     }
 
@@ -155,6 +165,14 @@ public final class TetherServer implements AutoCloseable {
 
     public ServerConfig config() {
         return config;
+    }
+
+    /**
+     * The bound address of the admin endpoint ({@link Builder#admin}), or null when there is none
+     * or the server is not started.
+     */
+    public synchronized InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.address();
     }
 
     public Transport transport() {
@@ -217,6 +235,9 @@ public final class TetherServer implements AutoCloseable {
             store.close();
             return;
         }
+        if (admin != null) {
+            admin.close();
+        }
         serverChannel.close().syncUninterruptibly();
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
         for (Channel ch : connections) {
@@ -244,36 +265,28 @@ public final class TetherServer implements AutoCloseable {
     }
 
     /**
-     * Builds a {@link TetherServer}. Setters validate their argument; {@link #build()} checks
-     * the combination. Defaults are the ones documented in README.md.
+     * Builds a {@link TetherServer}. Setters validate their argument and throw
+     * {@link IllegalArgumentException} naming the setting as {@code tether serve} spells it;
+     * {@link #build()} checks the combination. The initial values here and the {@code DEFAULT}
+     * constants of the value types are the defaults, and the only copy of them: README and
+     * {@code tether serve --help} read them from {@link #config()}. Not thread-safe.
      */
     public static final class Builder {
         private InetSocketAddress bindAddress = new InetSocketAddress(7400);
         private Duration handshakeTimeout = Duration.ofSeconds(10);
-        private Duration heartbeat = Duration.ofSeconds(30);
-        private Duration minHeartbeat = Duration.ofSeconds(1);
-        private Duration maxHeartbeat = Duration.ofMinutes(30);
-        private double heartbeatMultiplier = 1.5;
         private Duration drain = Duration.ofSeconds(2);
-        private Duration keepAliveIdle = Duration.ofSeconds(60);
-        private Duration keepAliveInterval = Duration.ofSeconds(20);
-        private int keepAliveCount = 3;
+        private Heartbeat heartbeat = Heartbeat.DEFAULT;
+        private KeepAlive keepAlive = KeepAlive.DEFAULT;
         private Duration userTimeout;
         private int backlog = 4096;
         private boolean tcpNoDelay = true;
-        private boolean quiet;
-        private int maxFrameLength = Protocol.DEFAULT_MAX_FRAME_LENGTH;
-        private int writeBufferLimit = 256 * 1024;
         private int workerThreads;
-        private Duration shutdownTimeout = Duration.ofSeconds(10);
-        private Duration shutdownReconnectSpread = Duration.ofSeconds(30);
-        private int maxConnections;
-        private double connectRate;
-        private int connectBurst = 100;
-        private int flapMaxConnects = 15;
-        private Duration flapWindow = Duration.ofMinutes(1);
-        private Duration flapBan = Duration.ofMinutes(5);
+        private Limits limits = Limits.DEFAULT;
+        private Shutdown shutdown = Shutdown.DEFAULT;
+        private io.tether.server.Admission admission = io.tether.server.Admission.DEFAULT;
+        private Flapping flapping = Flapping.DEFAULT;
         private Transport transport = Transport.best();
+        private InetSocketAddress adminAddress;
         private SessionRegistry registry;
         private MessageStore store;
         private Authenticator authenticator = NO_AUTH;
@@ -288,12 +301,13 @@ public final class TetherServer implements AutoCloseable {
         /** Listen on all interfaces at {@code port} (0 = any free port). Default 7400. */
         public Builder port(int port) {
             if (port < 0 || port > 65535) {
-                throw new IllegalArgumentException("port: " + port + " (expected: 0 to 65535)");
+                throw new IllegalArgumentException("port " + port + " (expected: 0 to 65535)");
             }
             this.bindAddress = new InetSocketAddress(port);
             return this;
         }
 
+        /** Address and port to listen on. Default: all interfaces, port 7400. */
         public Builder bindAddress(InetSocketAddress address) {
             this.bindAddress = Objects.requireNonNull(address, "bindAddress");
             return this;
@@ -301,117 +315,131 @@ public final class TetherServer implements AutoCloseable {
 
         /** Time from accept to a complete HELLO. Default 10 s. */
         public Builder handshakeTimeout(Duration d) {
-            this.handshakeTimeout = positive("handshakeTimeout", d);
+            this.handshakeTimeout = Checks.positive("handshake-timeout", d);
+            return this;
+        }
+
+        /** All heartbeat settings at once. Default {@link Heartbeat#DEFAULT}. */
+        public Builder heartbeats(Heartbeat h) {
+            this.heartbeat = Objects.requireNonNull(h, "heartbeats");
             return this;
         }
 
         /** Default heartbeat interval; {@link Duration#ZERO} turns application heartbeats off. Default 30 s. */
         public Builder heartbeat(Duration d) {
-            this.heartbeat = nonNegative("heartbeat", d);
+            this.heartbeat = heartbeat.withInterval(d);
             return this;
         }
 
         /** Range a device's requested interval is clamped to. Default 1 s to 30 min. */
         public Builder heartbeatRange(Duration min, Duration max) {
-            this.minHeartbeat = positive("minHeartbeat", min);
-            this.maxHeartbeat = positive("maxHeartbeat", max);
+            this.heartbeat = heartbeat.withRange(min, max);
             return this;
         }
 
         /** Tolerance: silence of interval x multiplier kills a session. Default 1.5. */
         public Builder heartbeatMultiplier(double m) {
-            if (!(m >= 1.0) || m > 100) {
-                throw new IllegalArgumentException("heartbeatMultiplier: " + m + " (expected: 1.0 to 100)");
-            }
-            this.heartbeatMultiplier = m;
-            return this;
-        }
-
-        /** How long a graceful close keeps reading after half-closing. Default 2 s; 0 = RST at once. */
-        public Builder drain(Duration d) {
-            this.drain = nonNegative("drain", d);
-            return this;
-        }
-
-        /**
-         * TCP keepalive: idle time, probe interval, probe count. Default 60 s, 20 s, 3.
-         * An idle of {@link Duration#ZERO} turns SO_KEEPALIVE off.
-         */
-        public Builder keepAlive(Duration idle, Duration interval, int count) {
-            this.keepAliveIdle = nonNegative("keepAliveIdle", idle);
-            this.keepAliveInterval = positive("keepAliveInterval", interval);
-            if (count < 1 || count > 127) {
-                throw new IllegalArgumentException("keepAliveCount: " + count + " (expected: 1 to 127)");
-            }
-            this.keepAliveCount = count;
-            return this;
-        }
-
-        /** TCP_USER_TIMEOUT; default idle + interval x count; {@link Duration#ZERO} = kernel default. */
-        public Builder userTimeout(Duration d) {
-            this.userTimeout = nonNegative("userTimeout", d);
-            return this;
-        }
-
-        public Builder backlog(int backlog) {
-            if (backlog < 1) {
-                throw new IllegalArgumentException("backlog: " + backlog + " (expected: >= 1)");
-            }
-            this.backlog = backlog;
-            return this;
-        }
-
-        public Builder tcpNoDelay(boolean on) {
-            this.tcpNoDelay = on;
+            this.heartbeat = heartbeat.withMultiplier(m);
             return this;
         }
 
         /** Do not answer PINGs (less traffic); devices must detect a dead server on their own. */
         public Builder quiet(boolean quiet) {
-            this.quiet = quiet;
+            this.heartbeat = heartbeat.withQuiet(quiet);
             return this;
         }
 
+        /** How long a graceful close keeps reading after half-closing. Default 2 s; 0 = RST at once. */
+        public Builder drain(Duration d) {
+            this.drain = Checks.nonNegative("drain", d);
+            return this;
+        }
+
+        /**
+         * TCP keepalive of device sockets, validated against the kernel's limits by
+         * {@link KeepAlive#of}. Default {@link KeepAlive#DEFAULT} (60 s, 20 s, 3);
+         * {@link KeepAlive#OFF} (or any count of 0) leaves SO_KEEPALIVE unset.
+         *
+         * @throws IllegalArgumentException naming the kernel's limit, if the kernel would refuse it
+         */
+        public Builder keepAlive(KeepAlive k) {
+            Objects.requireNonNull(k, "keepalive");
+            // Checked again: the record's constructor is public and does not know the kernel's
+            // limits, and a value the kernel refuses would make Netty warn on every accepted
+            // socket and run it without keepalive.
+            this.keepAlive = k.enabled() ? KeepAlive.of(k.idle(), k.interval(), k.count()) : KeepAlive.OFF;
+            return this;
+        }
+
+        /** TCP_USER_TIMEOUT; default idle + interval x count of the keepalive; {@link Duration#ZERO} = kernel default. */
+        public Builder userTimeout(Duration d) {
+            this.userTimeout = Checks.nonNegative("user-timeout", d);
+            return this;
+        }
+
+        /** Listen backlog (SO_BACKLOG). Default 4096. */
+        public Builder backlog(int backlog) {
+            this.backlog = Checks.atLeast("backlog", backlog, 1);
+            return this;
+        }
+
+        /** TCP_NODELAY on device sockets. Default on. */
+        public Builder tcpNoDelay(boolean on) {
+            this.tcpNoDelay = on;
+            return this;
+        }
+
+        /** Frame and write-buffer limits at once. Default {@link Limits#DEFAULT}. */
+        public Builder limits(Limits l) {
+            this.limits = Objects.requireNonNull(l, "limits");
+            return this;
+        }
+
+        /** Largest accepted frame length field, in bytes. Default {@link io.tether.protocol.Protocol#DEFAULT_MAX_FRAME_LENGTH}. */
         public Builder maxFrameLength(int bytes) {
-            ServerConfig.checkMaxFrameLength(bytes);
-            this.maxFrameLength = bytes;
+            this.limits = limits.withMaxFrameLength(bytes);
             return this;
         }
 
         /** Bytes queued to one device beyond which it is closed as SLOW_CONSUMER. Default 256 KiB. */
         public Builder writeBufferLimit(int bytes) {
-            if (bytes < 1024) {
-                throw new IllegalArgumentException("writeBufferLimit: " + bytes + " (expected: >= 1024)");
-            }
-            this.writeBufferLimit = bytes;
+            this.limits = limits.withWriteBufferLimit(bytes);
             return this;
         }
 
-        /** I/O threads; 0 = number of cores. */
+        /** I/O threads; 0 (default) = number of cores. */
         public Builder workerThreads(int n) {
-            if (n < 0) {
-                throw new IllegalArgumentException("workerThreads: " + n + " (expected: >= 0)");
-            }
-            this.workerThreads = n;
+            this.workerThreads = Checks.atLeast("workers", n, 0);
             return this;
         }
 
+        /** Shutdown bound and reconnect spread at once. Default {@link Shutdown#DEFAULT}. */
+        public Builder shutdown(Shutdown s) {
+            this.shutdown = Objects.requireNonNull(s, "shutdown");
+            return this;
+        }
+
+        /** Bound on a graceful shutdown. Default 10 s. */
         public Builder shutdownTimeout(Duration d) {
-            this.shutdownTimeout = nonNegative("shutdownTimeout", d);
+            this.shutdown = shutdown.withTimeout(d);
             return this;
         }
 
+        /** Spread of the reconnect hint in BYE SERVER_SHUTDOWN. Default 30 s. */
         public Builder shutdownReconnectSpread(Duration d) {
-            this.shutdownReconnectSpread = nonNegative("shutdownReconnectSpread", d);
+            this.shutdown = shutdown.withReconnectSpread(d);
+            return this;
+        }
+
+        /** Connection cap and connect rate at once. Default {@link io.tether.server.Admission#DEFAULT} (no cap, no rate limit). */
+        public Builder admission(io.tether.server.Admission a) {
+            this.admission = Objects.requireNonNull(a, "admission");
             return this;
         }
 
         /** Open connections beyond which new ones get BYE SERVER_BUSY; 0 (default) = no cap. */
         public Builder maxConnections(int n) {
-            if (n < 0) {
-                throw new IllegalArgumentException("maxConnections: " + n + " (expected: >= 0)");
-            }
-            this.maxConnections = n;
+            this.admission = admission.withMaxConnections(n);
             return this;
         }
 
@@ -420,27 +448,27 @@ public final class TetherServer implements AutoCloseable {
          * mobile devices often share one address behind carrier-grade NAT.
          */
         public Builder connectRate(double perSecond, int burst) {
-            if (!(perSecond >= 0) || burst < 1) {
-                throw new IllegalArgumentException("connectRate: " + perSecond + "/s burst " + burst
-                        + " (expected: rate >= 0, burst >= 1)");
-            }
-            this.connectRate = perSecond;
-            this.connectBurst = burst;
+            this.admission = admission.withConnectRate(perSecond, burst);
             return this;
         }
 
         /**
-         * Flapping detection: more than {@code maxConnects} connects of one device within
-         * {@code window} refuse it (BYE FLAPPING) for {@code ban}. Default 15 in 1 min, ban 5 min
-         * (as EMQX). {@code maxConnects} 0 turns it off.
+         * Flapping detection. Default {@link Flapping#DEFAULT} (more than 15 connects in 1 min ban
+         * the device for 5 min); {@link Flapping#OFF} turns it off.
          */
-        public Builder flapping(int maxConnects, Duration window, Duration ban) {
-            if (maxConnects < 0) {
-                throw new IllegalArgumentException("flapping maxConnects: " + maxConnects + " (expected: >= 0)");
-            }
-            this.flapMaxConnects = maxConnects;
-            this.flapWindow = positive("flapWindow", window);
-            this.flapBan = positive("flapBan", ban);
+        public Builder flapping(Flapping f) {
+            this.flapping = Objects.requireNonNull(f, "flapping");
+            return this;
+        }
+
+        /**
+         * Serve the read-only admin endpoint (JSON over HTTP: {@code /sessions}, {@code /sockets},
+         * {@code /metrics}, {@code /health}) on {@code address} while the server runs; port 0
+         * picks a free port ({@link TetherServer#adminAddress()}). No authentication: keep it on
+         * loopback or a private network. Default: none.
+         */
+        public Builder admin(InetSocketAddress address) {
+            this.adminAddress = Objects.requireNonNull(address, "admin");
             return this;
         }
 
@@ -503,18 +531,10 @@ public final class TetherServer implements AutoCloseable {
 
         /** The validated configuration this builder would produce. */
         public ServerConfig config() {
-            if (minHeartbeat.compareTo(maxHeartbeat) > 0) {
-                throw new IllegalArgumentException("heartbeat range: " + minHeartbeat + " > " + maxHeartbeat
-                        + " (expected: min <= max)");
-            }
-            Duration ut = userTimeout != null ? userTimeout
-                    : keepAliveIdle.isZero() ? Duration.ZERO : keepAliveIdle.plus(keepAliveInterval.multipliedBy(keepAliveCount));
+            Duration ut = userTimeout != null ? userTimeout : keepAlive.detectionBound();
             int threads = workerThreads == 0 ? Runtime.getRuntime().availableProcessors() : workerThreads;
-            return new ServerConfig(bindAddress, handshakeTimeout, heartbeat, minHeartbeat, maxHeartbeat,
-                    heartbeatMultiplier, drain, keepAliveIdle, keepAliveInterval, keepAliveCount, ut, backlog,
-                    tcpNoDelay, quiet, maxFrameLength, writeBufferLimit, threads, shutdownTimeout,
-                    shutdownReconnectSpread, maxConnections, connectRate, connectBurst, flapMaxConnects, flapWindow,
-                    flapBan);
+            return new ServerConfig(bindAddress, handshakeTimeout, drain, heartbeat, keepAlive, ut, backlog, tcpNoDelay,
+                    threads, limits, shutdown, admission, flapping);
         }
 
         public TetherServer build() {
@@ -529,22 +549,6 @@ public final class TetherServer implements AutoCloseable {
                 meters = new SimpleMeterRegistry();
             }
             return new TetherServer(this, c);
-        }
-
-        private static Duration positive(String name, Duration d) {
-            Objects.requireNonNull(d, name);
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
-            }
-            return d;
-        }
-
-        private static Duration nonNegative(String name, Duration d) {
-            Objects.requireNonNull(d, name);
-            if (d.isNegative()) {
-                throw new IllegalArgumentException(name + ": " + d + " (expected: >= 0)");
-            }
-            return d;
         }
     }
 }

@@ -24,7 +24,7 @@ class KeepAliveLimitTest {
             // Refused by the builder or at start(), before any socket is accepted; never later.
             TetherServer server = TetherServer.builder()
                     .bindAddress(new InetSocketAddress("127.0.0.1", 0))
-                    .keepAlive(Duration.ofHours(10), Duration.ofSeconds(20), 3)
+                    .keepAlive(new KeepAlive(Duration.ofHours(10), Duration.ofSeconds(20), 3))
                     .build();
             try {
                 server.start();

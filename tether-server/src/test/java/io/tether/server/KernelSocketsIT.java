@@ -56,7 +56,7 @@ class KernelSocketsIT {
     @Test
     void flapStorm_leavesExactlyOneSessionAndOneSocketPerDevice() throws Exception {
         // Flapping detection off: this test is about takeover absorbing the storm.
-        fixture.start(b -> b.flapping(0, Duration.ofMinutes(1), Duration.ofMinutes(1)));
+        fixture.start(b -> b.flapping(Flapping.OFF));
         int devices = 100;
         int reconnects = 20;
         List<RawDevice> all = new ArrayList<>();

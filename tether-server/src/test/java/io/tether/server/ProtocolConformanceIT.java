@@ -227,7 +227,7 @@ class ProtocolConformanceIT {
 
     @Test
     void flapping_byeReachesADeviceThatReadsLate_FinBeforeRst() throws Exception {
-        fixture.start(b -> b.flapping(1, Duration.ofMinutes(1), Duration.ofMinutes(5)));
+        fixture.start(b -> b.flapping(Flapping.DEFAULT.withMaxConnects(1).withWindow(Duration.ofMinutes(1)).withBan(Duration.ofMinutes(5))));
         try (RawDevice first = new RawDevice(fixture.port())) {
             first.hello("flappy", 60_000);
         }

@@ -8,6 +8,7 @@ import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.tether.server.TetherServer;
+import io.tether.transport.KeepAlive;
 import io.tether.transport.kernel.KernelSocket;
 import io.tether.transport.kernel.SocketTable;
 import io.tether.transport.kernel.TcpState;
@@ -59,11 +60,11 @@ public final class FaultServerMain {
                 .listener(new Printer());
         String ka = a.str("keepalive", "60,20,3");
         if (ka.equals("off")) {
-            b.keepAlive(Duration.ZERO, Duration.ofSeconds(1), 1);
+            b.keepAlive(KeepAlive.OFF);
         } else {
             String[] k = ka.split(",");
-            b.keepAlive(Duration.ofSeconds(Long.parseLong(k[0])), Duration.ofSeconds(Long.parseLong(k[1])),
-                    Integer.parseInt(k[2]));
+            b.keepAlive(KeepAlive.of(Duration.ofSeconds(Long.parseLong(k[0])), Duration.ofSeconds(Long.parseLong(k[1])),
+                    Integer.parseInt(k[2])));
         }
         if (a.has("user-timeout-ms")) {
             b.userTimeout(Duration.ofMillis(a.integer("user-timeout-ms", 0)));

@@ -1,5 +1,8 @@
 package io.tether.server.internal.admin;
 
+import io.tether.server.SessionsSnapshot;
+import io.tether.server.SocketAudit;
+
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -1,6 +1,7 @@
 package io.tether.server.internal.admin;
 
 import io.tether.transport.HostPort;
+import io.tether.server.SocketAudit;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -25,17 +26,17 @@ import java.util.List;
 import java.util.Map;
 
 /** The admin endpoint's JSON shapes, written with jackson-core's streaming generator. */
-final class Json {
-    static final JsonFactory FACTORY = new JsonFactory();
+public final class Json {
+    public static final JsonFactory FACTORY = new JsonFactory();
 
     private Json() {
     }
 
-    interface Body {
+    public interface Body {
         void write(JsonGenerator g) throws IOException;
     }
 
-    static String write(Body body) {
+    public static String write(Body body) {
         StringWriter w = new StringWriter();
         try (JsonGenerator g = FACTORY.createGenerator(w)) {
             body.write(g);
@@ -46,7 +47,7 @@ final class Json {
     }
 
     /** {@code 127.0.0.1:7400} or {@code [2001:db8::1]:7400}; {@code null} stays null. */
-    static String formatAddress(InetSocketAddress a) {
+    public static String formatAddress(InetSocketAddress a) {
         return HostPort.format(a);
     }
 
@@ -57,11 +58,11 @@ final class Json {
      *
      * @throws IllegalArgumentException if {@code s} is not {@code IPV4:PORT} or {@code [IPV6]:PORT}
      */
-    static InetSocketAddress parseAddress(String s) {
+    public static InetSocketAddress parseAddress(String s) {
         return HostPort.parseLiteral("address", s);
     }
 
-    static void writeConnection(JsonGenerator g, ConnectionInfo c) throws IOException {
+    public static void writeConnection(JsonGenerator g, ConnectionInfo c) throws IOException {
         g.writeStartObject();
         g.writeStringField("remote", formatAddress(c.remote()));
         g.writeStringField("device", c.deviceId());
@@ -82,7 +83,7 @@ final class Json {
         g.writeEndObject();
     }
 
-    static String report(SocketAudit.Report r) {
+    public static String report(SocketAudit.Report r) {
         return write(g -> {
             g.writeStartObject();
             g.writeNumberField("port", r.port());

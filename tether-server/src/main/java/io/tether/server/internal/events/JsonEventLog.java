@@ -2,6 +2,7 @@ package io.tether.server.internal.events;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.tether.server.EventLog;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
@@ -52,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * {"ts":"…","event":"gap","device":"d1","session":17,"seq":42}
  * </pre>
  */
-public final class JsonEventLog implements SessionListener, AutoCloseable {
+public final class JsonEventLog implements EventLog {
     private static final Logger log = LoggerFactory.getLogger(JsonEventLog.class);
     private static final JsonFactory JSON = new JsonFactory();
     /** Counter of events not written: queue full or sink failed. */

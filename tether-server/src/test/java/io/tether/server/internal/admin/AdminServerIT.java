@@ -1,5 +1,7 @@
 package io.tether.server.internal.admin;
 
+import io.tether.server.SessionsSnapshot;
+import io.tether.server.SocketAudit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;

@@ -5,6 +5,7 @@ import io.tether.client.TetherClient;
 import io.tether.protocol.Frame;
 import io.tether.protocol.FrameCodec;
 import io.tether.protocol.Reason;
+import io.tether.server.Flapping;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.TetherServer;
@@ -150,7 +151,8 @@ class AdmissionIT {
 
     @Test
     void flappingDevice_isRefused_thenReadmittedAfterTheBan() throws Exception {
-        TetherServer server = start(TetherServer.builder().flapping(3, Duration.ofSeconds(10), Duration.ofMillis(1500)));
+        TetherServer server = start(TetherServer.builder().flapping(
+                Flapping.DEFAULT.withMaxConnects(3).withWindow(Duration.ofSeconds(10)).withBan(Duration.ofMillis(1500))));
         InetAddress lo = InetAddress.getLoopbackAddress();
         Frame.Hello hello = new Frame.Hello(0, 0, "flappy", new byte[0]);
         for (int i = 0; i < 3; i++) {

@@ -1,9 +1,9 @@
-package io.tether.server.internal.admin;
+package io.tether.server;
+
+import io.tether.server.internal.admin.Json;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.tether.server.ConnectionInfo;
-import io.tether.server.TetherServer;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What {@code GET /sessions} of the {@link AdminServer} returns: the server's port, its registry
+ * What {@code GET /sessions} of the admin endpoint ({@code tether serve --admin}) returns: the server's port, its registry
  * size and its open connections. The JSON form is written and read here, so the server and the
  * {@code tether sockets --admin} client agree on it:
  *

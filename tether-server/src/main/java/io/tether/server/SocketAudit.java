@@ -1,7 +1,7 @@
-package io.tether.server.internal.admin;
+package io.tether.server;
 
-import io.tether.server.ConnectionInfo;
-import io.tether.server.TetherServer;
+import io.tether.server.internal.admin.Json;
+
 import io.tether.transport.kernel.KernelSocket;
 import io.tether.transport.kernel.SocketTable;
 import io.tether.transport.kernel.TcpState;

@@ -1,4 +1,6 @@
-package io.tether.server.internal.admin;
+package io.tether.server;
+
+import io.tether.server.internal.admin.AdminServer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
