@@ -6,6 +6,7 @@ import io.tether.server.EventLog;
 import io.tether.server.EventLogs;
 import io.tether.server.MessageStore;
 import io.tether.server.MessageStores;
+import io.tether.server.ServerTls;
 import io.tether.server.TetherServer;
 import io.tether.server.Flapping;
 import io.tether.transport.HostPort;
@@ -187,7 +188,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (tlsCert != null) {
             try {
-                b.tls(Tls.serverContext(tlsCert, tlsKey));
+                b.tls(ServerTls.fromPem(tlsCert, tlsKey));
             } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
                 err.println("tether serve: TLS: " + e.getMessage());
                 return 2;

@@ -2,6 +2,7 @@ package io.tether.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tether.server.ServerTls;
 import io.tether.server.TetherServer;
 import io.tether.transport.tls.Tls;
 import org.junit.jupiter.api.AfterEach;
@@ -45,7 +46,7 @@ class SimTlsIT {
                 .heartbeatRange(Duration.ofMillis(100), Duration.ofMinutes(1))
                 .drain(Duration.ofMillis(200))
                 .shutdownTimeout(Duration.ofSeconds(1))
-                .tls(Tls.serverContext(cert, key))
+                .tls(ServerTls.fromPem(cert, key))
                 .build().start();
     }
 

@@ -491,20 +491,9 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
-        /**
-         * Serve TLS (1.2/1.3) on the device port with this server context, usually
-         * {@link Tls#serverContext}. The TLS handshake counts inside {@link #handshakeTimeout}.
-         * Default: none, plaintext TCP.
-         *
-         * @throws IllegalArgumentException if the context is a client context
-         */
-        public Builder tls(SslContext context) {
-            Objects.requireNonNull(context, "tls");
-            if (!context.isServer()) {
-                throw new IllegalArgumentException("tls: a client SslContext (expected: a server context, e.g. from "
-                        + "Tls.serverContext(cert, key))");
-            }
-            this.tls = context;
+        /** TLS on the device port; off by default. */
+        public Builder tls(ServerTls tls) {
+            this.tls = Objects.requireNonNull(tls, "tls").context();
             return this;
         }
 

@@ -146,13 +146,4 @@ class TlsServerContextTest {
                 .hasMessageContaining("no PEM block")
                 .hasMessageContaining("expected: one or more -----BEGIN CERTIFICATE----- blocks");
     }
-
-    @Test
-    void builderRefusesAClientContext() throws Exception {
-        SslContext client = io.netty.handler.ssl.SslContextBuilder.forClient().build();
-
-        assertThatThrownBy(() -> TetherServer.builder().tls(client))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("expected: a server context");
-    }
 }

@@ -12,6 +12,7 @@ import io.tether.protocol.Reason;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
+import io.tether.server.ServerTls;
 import io.tether.server.TetherServer;
 import io.tether.transport.tls.Tls;
 import org.junit.jupiter.api.AfterEach;
@@ -77,7 +78,7 @@ class TlsServerIT {
     private TetherServer start(OpenSsl.Pair pair, UnaryOperator<TetherServer.Builder> config) {
         TetherServer server = config.apply(TetherServer.builder()
                         .bindAddress(new InetSocketAddress("127.0.0.1", 0))
-                        .tls(Tls.serverContext(pair.cert(), pair.key()))
+                        .tls(ServerTls.fromPem(pair.cert(), pair.key()))
                         .shutdownTimeout(Duration.ofSeconds(1))
                         .listener(new SessionListener() {
                             @Override
