@@ -86,6 +86,9 @@ class EventLogFullDiskIT {
         });
         // No torn line from the failed writes: every line is one whole JSON object.
         assertThat(read(log).lines()).allSatisfy(line -> assertThat(line).startsWith("{\"ts\":").endsWith("}"));
+        System.out.printf("EventLogFullDiskIT: 2 MiB ext4 full: 40 devices got WELCOME and ACK, %d events dropped"
+                + " (tether.events.dropped %.0f); space freed: logging resumed, %d whole lines in the log%n",
+                events.dropped(), meters.get(JsonEventLog.DROPPED_METER).counter().count(), read(log).lines().count());
     }
 
     /** One device's life: handshake, one DATA acknowledged, FIN. */
