@@ -43,7 +43,13 @@ public enum Reason {
     /** The device connected too often within a window and is refused for a while. */
     FLAPPING(0x0F, true),
     /** The frame version byte is not one this side speaks. */
-    UNSUPPORTED_VERSION(0x10, true);
+    UNSUPPORTED_VERSION(0x10, true),
+    /**
+     * The server cannot store messages for now (its disk is full or below its free-space
+     * threshold, or it has no file descriptors left); it recovers by itself. Reconnect after the
+     * hint and resend what was not acknowledged.
+     */
+    STORE_UNAVAILABLE(0x11, true);
 
     private static final Reason[] BY_CODE = new Reason[256];
 

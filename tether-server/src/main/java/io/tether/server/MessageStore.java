@@ -63,6 +63,17 @@ public interface MessageStore extends AutoCloseable {
         task.run();
     }
 
+    /**
+     * Whether the store accepts appends now. While {@linkplain StoreHealth.State#FAILED failed}
+     * (a full disk, no file descriptors), appends fail with {@link StoreUnavailableException}, new
+     * handshakes are refused with BYE STORE_UNAVAILABLE, and {@code /health} answers 503; the
+     * store recovers by itself. Cheap (a volatile read): called per handshake and per health check.
+     * The default is always {@link StoreHealth#HEALTHY}.
+     */
+    default StoreHealth health() {
+        return StoreHealth.HEALTHY;
+    }
+
     @Override
     void close();
 

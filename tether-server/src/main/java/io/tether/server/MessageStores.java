@@ -42,4 +42,24 @@ public final class MessageStores {
         return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
                 .sync(sync).queueCapacity(queueCapacity).build());
     }
+
+    /**
+     * As {@link #rocksDb(Path, boolean, int)}, refusing appends (the store's {@link StoreHealth}
+     * turns failed, devices are told BYE STORE_UNAVAILABLE) while free space on the data
+     * directory's filesystem is below {@code minFreeDiskBytes}, before RocksDB itself runs out;
+     * appends resume once free space is back above the threshold plus half of it.
+     *
+     * @param minFreeDiskBytes bytes; 0 = no check; {@link #AUTO_MIN_FREE_DISK} = 1 % of the
+     *                         filesystem or 512 MiB, whichever is smaller (the default of the other
+     *                         overloads)
+     * @throws IllegalArgumentException if {@code queueCapacity} or {@code minFreeDiskBytes} is out of range
+     */
+    public static MessageStore rocksDb(Path dataDir, boolean sync, int queueCapacity, long minFreeDiskBytes)
+            throws IOException {
+        return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
+                .sync(sync).queueCapacity(queueCapacity).minFreeDiskBytes(minFreeDiskBytes).build());
+    }
+
+    /** {@code minFreeDiskBytes} of {@link #rocksDb(Path, boolean, int, long)}: 1 % of the filesystem or 512 MiB, whichever is smaller. */
+    public static final long AUTO_MIN_FREE_DISK = RocksDbMessageStore.Options.AUTO;
 }

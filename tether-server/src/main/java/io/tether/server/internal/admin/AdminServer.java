@@ -2,6 +2,7 @@ package io.tether.server.internal.admin;
 
 import io.tether.server.SessionsSnapshot;
 import io.tether.server.SocketAudit;
+import io.tether.server.StoreHealth;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -55,7 +56,10 @@ import java.util.concurrent.TimeUnit;
  *       CLOSE_WAIT ({@link SocketAudit.Report#toJson()});</li>
  *   <li>{@code GET /metrics}: every Micrometer meter of {@link TetherServer#meters()} as name,
  *       type, tags and value;</li>
- *   <li>{@code GET /health}: {@code {"status":"UP",...}} while the endpoint runs.</li>
+ *   <li>{@code GET /health}: 200 {@code {"status":"UP",...}} while the gateway can store messages;
+ *       503 {@code {"status":"DOWN","store":{"state":"FAILED","resource":"disk","cause":...}}}
+ *       while its {@link io.tether.server.MessageStore#health() store has failed} (it recovers by
+ *       itself).</li>
  * </ul>
  *
  * <p><b>There is no authentication.</b> The endpoint only reads, but it names every connected
@@ -256,15 +260,28 @@ public final class AdminServer implements AutoCloseable {
                 }
             case "/metrics":
                 return new Reply(HttpResponseStatus.OK, Json.meters(server.meters()));
-            case "/health":
-                return new Reply(HttpResponseStatus.OK, Json.write(g -> {
+            case "/health": {
+                StoreHealth store = server.store().health();
+                // A load balancer or orchestrator takes 503 as "send no devices here for now".
+                HttpResponseStatus status = store.isHealthy() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE;
+                return new Reply(status, Json.write(g -> {
                     g.writeStartObject();
-                    g.writeStringField("status", "UP");
+                    g.writeStringField("status", store.isHealthy() ? "UP" : "DOWN");
                     g.writeNumberField("port", server.port());
                     g.writeNumberField("connections", server.connectionCount());
                     g.writeNumberField("sessions", server.registry().size());
+                    g.writeObjectFieldStart("store");
+                    g.writeStringField("state", store.state().name());
+                    if (!store.isHealthy()) {
+                        g.writeStringField("resource", store.resource());
+                        g.writeStringField("cause", store.cause());
+                    }
+                    g.writeNumberField("sinceMillis", store.sinceMillis());
+                    g.writeNumberField("failures", store.failures());
+                    g.writeEndObject();
                     g.writeEndObject();
                 }));
+            }
             case "/":
                 return new Reply(HttpResponseStatus.OK, Json.write(g -> {
                     g.writeStartObject();

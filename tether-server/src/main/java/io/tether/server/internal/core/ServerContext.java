@@ -1,6 +1,7 @@
 package io.tether.server.internal.core;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tether.protocol.Reason;
 import io.tether.server.ServerConfig;
@@ -70,6 +71,10 @@ public final class ServerContext {
                     .description("connections closed, by reason").tag("reason", r.name()).register(meters);
         }
         meters.gauge("tether.sessions.live", registry, SessionRegistry::size);
+        meters.gauge("tether.store.healthy", store, s -> s.health().isHealthy() ? 1 : 0);
+        FunctionCounter.builder("tether.store.failures", store, s -> s.health().failures())
+                .description("times the message store entered the failed state (disk full, no descriptors)")
+                .register(meters);
         this.internalErrors = Counter.builder("tether.internal.errors")
                 .description("exceptions that were neither I/O nor protocol errors: bugs").register(meters);
         Admission.Refusal[] refusals = Admission.Refusal.values();

@@ -5,11 +5,14 @@ import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
 import io.tether.server.AppendResult;
 import io.tether.server.MessageStore;
+import io.tether.server.StoreHealth;
+import io.tether.server.StoreUnavailableException;
 import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.transport.errno.IoFailure;
 
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 
@@ -27,6 +30,10 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
  * <li>Back-pressure: when the store's queue is above its high-water mark, this channel stops
  *     reading (auto-read off) until the store says it is writable again. The event loop never
  *     waits; the other channels on it go on being served.</li>
+ * <li>A failed store (disk full, no descriptors: {@link StoreHealth}) refuses the append: the
+ *     device is told once, with BYE STORE_UNAVAILABLE and a jittered reconnect hint, and resends
+ *     what was not acknowledged after reconnecting. Not IO_ERROR without a word, which made
+ *     devices reconnect at once and get banned for flapping.</li>
  * </ul>
  */
 public abstract class ConnectionDelivery extends ConnectionClose {
@@ -105,6 +112,14 @@ public abstract class ConnectionDelivery extends ConnectionClose {
     }
 
     private void onAppended(long seq, AppendResult result, Throwable error) {
+        if (error instanceof StoreUnavailableException unavailable) {
+            // Not stored, not acknowledged. What is durable is acknowledged before the BYE; later
+            // refusals of this connection's DATA (in the drain) find it closing and add nothing.
+            StoreHealth h = unavailable.health();
+            closeGracefully(Reason.STORE_UNAVAILABLE, "store unavailable (" + h.resource() + ")", storeHintMillis());
+            detail = unavailable.getMessage();
+            return;
+        }
         if (error != null) {
             // Not stored, so it must not be acknowledged; the device will resend it.
             IoFailure f = IoFailure.classify(error);
@@ -118,6 +133,14 @@ public abstract class ConnectionDelivery extends ConnectionClose {
             ackAgain = true;
         }
         acknowledge(seq);
+    }
+
+    /**
+     * A reconnect hint for a failed store: 2 to 10 s, jittered so devices do not return in a wave.
+     * The store probes every 0.5 s, so a device comes back soon after the resource does.
+     */
+    public static int storeHintMillis() {
+        return 2_000 + ThreadLocalRandom.current().nextInt(8_001);
     }
 
     /** Cumulative: one ACK covers every seq up to {@code seq}. Nothing is answered while draining. */

@@ -4,12 +4,16 @@ import io.tether.server.AppendResult;
 import io.tether.server.DeviceStats;
 import io.tether.server.MessageCursor;
 import io.tether.server.MessageStore;
+import io.tether.server.StoreHealth;
 import io.tether.server.StoreReader;
+import io.tether.server.StoreUnavailableException;
 import io.tether.server.StoredMessage;
 
 import io.tether.server.internal.delivery.StoreLayout.DeviceState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -25,11 +29,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
@@ -67,6 +74,19 @@ import org.slf4j.LoggerFactory;
  * none, a point read (a bloom-filter miss) per call, i.e. per connect, and no memory held for it.
  * {@link #lastSeqAsync} does those reads on the store's reader threads, never on the caller's.
  *
+ * <p><b>Exhaustion.</b> A failed write (a full disk, no file descriptors, any I/O error) or free
+ * space below {@link Options#minFreeDiskBytes()} puts the store in the
+ * {@linkplain StoreHealth.State#FAILED failed} state: the batch and every append after it fail with
+ * {@link StoreUnavailableException} (never acknowledged, so the device resends), with one ERROR
+ * line for the change, not one per batch. A probe thread then checks every
+ * {@value #PROBE_INTERVAL_MILLIS} ms: once free space is back above the threshold plus half of it
+ * (hysteresis), it closes and reopens RocksDB (a sticky background error clears, the WAL a failed
+ * write may have torn is replayed to its last whole record and a fresh one begins) and makes one
+ * synced probe write; if that succeeds the store is healthy again and says so in one log line.
+ * Reopening rather than {@code DB.resume()}: a WAL that a failed write left with a torn record must
+ * not be written after, or point-in-time recovery would stop at that record and cut off later,
+ * acknowledged writes.
+ *
  * <p><b>Layout.</b> Column family {@code messages}: key device id (ASCII), 0x00, seq (u64 BE);
  * value receivedAtMillis (u64 BE) then the payload. Column family {@code devices}: key device id,
  * value a version byte then lastSeq, firstSeq and count (u64 BE each).
@@ -83,7 +103,25 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     /** Threads for the point reads of {@link #lastSeqAsync}; reads are independent, two overlap disk waits. */
     private static final int READER_THREADS = 2;
 
-    private final RocksDbHandle handle;
+    /** How often a failed store probes its resources, and a healthy one its free space. */
+    static final long PROBE_INTERVAL_MILLIS = 500;
+
+    /** The open database; replaced by the probe when it reopens. Written under {@link #lock}. */
+    private volatile RocksDbHandle handle;
+    private final Path dir;
+    private final FileStore fileStore;
+    /** Bytes of free space below which appends are refused; 0 = no check. */
+    private final long minFreeBytes;
+    /**
+     * Held by the writer for each batch and by the probe while it checks or reopens: the two
+     * never touch the database at once.
+     */
+    private final ReentrantLock lock = new ReentrantLock();
+    private volatile StoreHealth health = StoreHealth.HEALTHY;
+    /** A RocksDB write failed since the last reopen: recovery must reopen. Under {@link #lock}. */
+    private boolean reopenNeeded;
+    private long failures; // under lock
+    private final ScheduledExecutorService prober;
     private final Options options;
     private final WriteHook writeHook;
     private final Runnable readHook;
@@ -106,8 +144,14 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private final Object closeLock = new Object();
     private boolean closed; // guarded by closeLock
 
-    private RocksDbMessageStore(RocksDbHandle handle, Options options, WriteHook writeHook, Runnable readHook) {
+    private RocksDbMessageStore(RocksDbHandle handle, Options options, WriteHook writeHook, Runnable readHook)
+            throws IOException {
         this.handle = handle;
+        this.dir = handle.dir;
+        this.fileStore = Files.getFileStore(handle.dir);
+        this.minFreeBytes = options.minFreeDiskBytes() == Options.AUTO
+                ? Options.autoMinFree(fileStore.getTotalSpace())
+                : options.minFreeDiskBytes();
         this.options = options;
         this.writeHook = writeHook;
         this.readHook = readHook;
@@ -130,6 +174,12 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 });
         pool.allowCoreThreadTimeOut(true);
         this.readers = pool;
+        this.prober = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tether-store-probe");
+            t.setDaemon(true);
+            return t;
+        });
+        prober.scheduleWithFixedDelay(this::probe, PROBE_INTERVAL_MILLIS, PROBE_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** A lock-free reader of a store directory; see {@link StoreReader#openReadOnly}. */
@@ -169,14 +219,36 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(options, "options");
         RocksDbHandle handle = RocksDbHandle.openWritable(dataDir);
-        RocksDbMessageStore store = new RocksDbMessageStore(handle, options, writeHook, readHook);
-        log.info("{}: message store open ({})", handle.dir, options);
+        RocksDbMessageStore store;
+        try {
+            store = new RocksDbMessageStore(handle, options, writeHook, readHook);
+        } catch (IOException | RuntimeException e) {
+            handle.close();
+            throw e;
+        }
+        log.info("{}: message store open ({}, min free disk {} bytes)", handle.dir, options, store.minFreeBytes);
         return store;
     }
 
     /** The store directory, absolute. */
     public Path dataDir() {
-        return handle.dir;
+        return dir;
+    }
+
+    /** Free bytes below which appends are refused (the resolved {@link Options#minFreeDiskBytes()}); 0 = none. */
+    public long minFreeDiskBytes() {
+        return minFreeBytes;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Resources: {@code disk} (ENOSPC, or free space below {@link #minFreeDiskBytes()}),
+     * {@code descriptors} (EMFILE / ENFILE), {@code io} (anything else RocksDB reported).
+     */
+    @Override
+    public StoreHealth health() {
+        return health;
     }
 
     /** The options this store was opened with. */
@@ -202,6 +274,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             return s.lastSeq();
         }
         byte[] device = StoreLayout.deviceBytes(deviceId);
+        RocksDbHandle handle = this.handle;
         if (!handle.enter()) {
             throw new IllegalStateException("store closed: " + handle.dir);
         }
@@ -299,6 +372,12 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             complete(callback, null, stop);
             return;
         }
+        StoreHealth h = health;
+        if (!h.isHealthy()) {
+            // Refused at once: queueing behind a failed store would only fill the queue.
+            complete(callback, null, new StoreUnavailableException(h));
+            return;
+        }
         // Refused only when closing: the writer's capacity is unbounded.
         if (!writer.offer(entry)) {
             complete(callback, null, stopCause());
@@ -386,11 +465,17 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 return;
             }
             stopped.compareAndSet(null, new IllegalStateException("store closed: " + handle.dir));
+            prober.shutdownNow();
             // Reads still queued run after the handle is closed and fail with "store closed".
             readers.shutdown();
             writer.close();
-            handle.flush();
-            handle.close();
+            lock.lock();
+            try {
+                handle.flush();
+                handle.close();
+            } finally {
+                lock.unlock();
+            }
             writeBatch.close();
             writeOptions.close();
             closed = true;
@@ -418,7 +503,137 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     }
 
     private void commit(List<Entry> batch) {
-        commit(batch, writeBatch);
+        lock.lock();
+        try {
+            if (health.isHealthy()) {
+                checkFreeSpace();
+            }
+            StoreHealth h = health;
+            if (!h.isHealthy()) {
+                // Queued before the store failed: refused like any append made now.
+                refuse(batch, new StoreUnavailableException(h));
+                return;
+            }
+            commit(batch, writeBatch);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Fails every append of the batch, fencing their devices: none of it was stored. */
+    private void refuse(List<Entry> batch, Throwable error) {
+        for (Entry entry : batch) {
+            fenced.add(entry.deviceId);
+            entry.done = true;
+            complete(entry.callback, null, error);
+        }
+    }
+
+    // ---- health: writer thread or probe thread, under the lock ------------------------------
+
+    /** Enters the failed state when free space is below the threshold; before RocksDB runs out. */
+    private void checkFreeSpace() {
+        if (minFreeBytes == 0) {
+            return;
+        }
+        long free = usableSpace();
+        if (free >= 0 && free < minFreeBytes) {
+            fail("disk", dir + ": " + free + " bytes free, below --min-free-disk " + minFreeBytes
+                    + " bytes; appends are refused until " + resumeFreeBytes() + " bytes are free (free space"
+                    + " on that filesystem, or lower --min-free-disk)", false);
+        }
+    }
+
+    /** Free space at which a store failed for want of it takes appends again: the threshold and half of it. */
+    private long resumeFreeBytes() {
+        return minFreeBytes + minFreeBytes / 2;
+    }
+
+    /** Usable bytes on the store's filesystem (one statfs), or -1 if that cannot be read. */
+    private long usableSpace() {
+        try {
+            return fileStore.getUsableSpace();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private void fail(String resource, String cause, boolean rocksDbFailed) {
+        reopenNeeded |= rocksDbFailed;
+        if (!health.isHealthy()) {
+            return;
+        }
+        failures++;
+        health = new StoreHealth(StoreHealth.State.FAILED, resource, cause, System.currentTimeMillis(), failures);
+        // One line per change of state, not per refused batch.
+        log.error("{}: message store FAILED ({}): {}; refusing appends, devices are told BYE STORE_UNAVAILABLE;"
+                + " probing every {} ms and resuming by itself", dir, resource, cause, PROBE_INTERVAL_MILLIS);
+    }
+
+    /** Every {@link #PROBE_INTERVAL_MILLIS}: a healthy store checks its free space, a failed one tries to recover. */
+    private void probe() {
+        lock.lock();
+        try {
+            if (stopped.get() != null) {
+                return;
+            }
+            if (health.isHealthy()) {
+                checkFreeSpace();
+                return;
+            }
+            tryRecover();
+        } catch (RuntimeException e) {
+            log.debug("{}: store probe failed", dir, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void tryRecover() {
+        if (minFreeBytes > 0) {
+            long free = usableSpace();
+            if (free >= 0 && free < resumeFreeBytes()) {
+                return;
+            }
+        }
+        if (reopenNeeded) {
+            handle.close();
+            try {
+                handle = RocksDbHandle.openWritable(dir);
+            } catch (IOException e) {
+                log.debug("{}: store reopen failed: {}", dir, e.toString());
+                return;
+            }
+            // What a failed write left in the WAL was replayed by the open: reload from disk.
+            states.clear();
+            reopenNeeded = false;
+        }
+        try (WriteOptions sync = new WriteOptions().setSync(true)) {
+            handle.db.delete(handle.defaultCf, sync, PROBE_KEY);
+        } catch (RocksDBException e) {
+            reopenNeeded = true;
+            log.debug("{}: store probe write failed: {}", dir, RocksDbHandle.describe(e));
+            return;
+        }
+        StoreHealth was = health;
+        health = new StoreHealth(StoreHealth.State.HEALTHY, "", "", System.currentTimeMillis(), failures);
+        log.warn("{}: message store RECOVERED after {} ms ({} was: {}); accepting appends again", dir,
+                health.sinceMillis() - was.sinceMillis(), was.resource(), was.cause());
+    }
+
+    /** What the probe writes (a delete: it leaves nothing behind, but goes through the WAL and its fsync). */
+    private static final byte[] PROBE_KEY = "tether.probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Which resource a failed RocksDB call ran out of, from the OS error text it carries. */
+    static String resourceOf(String message) {
+        String m = message == null ? "" : message;
+        if (m.contains("No space left on device") || m.contains("Disk quota exceeded")) {
+            return "disk";
+        }
+        if (m.contains("Too many open files")) {
+            return "descriptors";
+        }
+        return "io";
     }
 
     private void commit(List<Entry> batch, WriteBatch wb) {
@@ -465,15 +680,11 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         } catch (RocksDBException | RuntimeException e) {
             // Nothing of this batch may be reported stored: the device resends after reconnect,
             // and the durable states (not updated here) classify the resends correctly.
-            Throwable error = e instanceof RocksDBException re
-                    ? new IOException(handle.dir + ": store write failed: " + RocksDbHandle.describe(re), re)
-                    : e;
-            log.warn("{}: write of {} messages failed: {}", handle.dir, batch.size(), error.toString());
-            for (Entry entry : batch) {
-                fenced.add(entry.deviceId);
-                entry.done = true;
-                complete(entry.callback, null, error);
-            }
+            String why = e instanceof RocksDBException re ? RocksDbHandle.describe(re) : e.toString();
+            fail(resourceOf(why), dir + ": store write failed: " + why, true);
+            StoreUnavailableException error = new StoreUnavailableException(health);
+            error.initCause(e);
+            refuse(batch, error);
             return;
         }
         for (Map.Entry<String, Touched> t : touched.entrySet()) {
@@ -592,6 +803,10 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         public static final int DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
         /** Default for {@link #queueCapacity()}. */
         public static final int DEFAULT_QUEUE_CAPACITY = 16_384;
+        /** {@link #minFreeDiskBytes()} meaning "1 % of the filesystem or 512 MiB, whichever is smaller" (the default). */
+        public static final long AUTO = -1;
+        /** The cap of the {@link #AUTO} threshold: 512 MiB. */
+        public static final long AUTO_MIN_FREE_CAP = 512L * 1024 * 1024;
 
         private static final Options DEFAULTS = builder().build();
 
@@ -599,12 +814,30 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         private final int maxBatch;
         private final int maxBatchBytes;
         private final int queueCapacity;
+        private final long minFreeDiskBytes;
 
         private Options(Builder b) {
             this.sync = b.sync;
             this.maxBatch = b.maxBatch;
             this.maxBatchBytes = b.maxBatchBytes;
             this.queueCapacity = b.queueCapacity;
+            this.minFreeDiskBytes = b.minFreeDiskBytes;
+        }
+
+        /** The {@link #AUTO} threshold for a filesystem of {@code totalBytes}: 1 % of it, at most 512 MiB. */
+        public static long autoMinFree(long totalBytes) {
+            return Math.min(totalBytes / 100, AUTO_MIN_FREE_CAP);
+        }
+
+        /**
+         * Free bytes on the store's filesystem below which the store refuses appends (fails with
+         * {@link StoreUnavailableException}) before RocksDB itself runs out, so that recovery is
+         * clean; it takes them again once free space is back above this plus half of it.
+         * {@link #AUTO} (default): 1 % of the filesystem or 512 MiB, whichever is smaller.
+         * 0: no check (RocksDB's own ENOSPC still fails the store, which recovers the same way).
+         */
+        public long minFreeDiskBytes() {
+            return minFreeDiskBytes;
         }
 
         /** sync on, 4096 messages or 4 MiB per batch, 16,384 queued appends. */
@@ -650,7 +883,8 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         @Override
         public String toString() {
             return "sync=" + sync + ", maxBatch=" + maxBatch + ", maxBatchBytes=" + maxBatchBytes
-                    + ", queueCapacity=" + queueCapacity;
+                    + ", queueCapacity=" + queueCapacity
+                    + ", minFreeDisk=" + (minFreeDiskBytes == AUTO ? "auto" : minFreeDiskBytes + " bytes");
         }
 
         /** Builder for {@link Options}; each setter validates its value. Not thread-safe. */
@@ -659,8 +893,22 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             private int maxBatch = DEFAULT_MAX_BATCH;
             private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
             private int queueCapacity = DEFAULT_QUEUE_CAPACITY;
+            private long minFreeDiskBytes = AUTO;
 
             private Builder() {
+            }
+
+            /**
+             * See {@link Options#minFreeDiskBytes()}. Default {@link #AUTO}.
+             *
+             * @throws IllegalArgumentException if {@code bytes} is negative and not {@link #AUTO}
+             */
+            public Builder minFreeDiskBytes(long bytes) {
+                if (bytes < 0 && bytes != AUTO) {
+                    throw new IllegalArgumentException("minFreeDisk: " + bytes + " bytes (expected: >= 0, or AUTO)");
+                }
+                this.minFreeDiskBytes = bytes;
+                return this;
             }
 
             /** See {@link Options#sync()}. Default {@code true}. */

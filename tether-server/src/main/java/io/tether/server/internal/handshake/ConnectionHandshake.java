@@ -7,6 +7,7 @@ import io.tether.server.Authenticator;
 import io.tether.server.Session;
 import io.tether.server.SessionOpened;
 import io.tether.server.SessionRegistry;
+import io.tether.server.StoreHealth;
 import io.tether.server.internal.admission.Admission;
 import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.core.ServerContext;
@@ -74,6 +75,15 @@ public abstract class ConnectionHandshake extends ConnectionDelivery implements 
             server.authFailed(verdict);
             closeGracefully(Reason.AUTH_FAILED, null);
             detail = verdict.name();
+            return;
+        }
+        StoreHealth store = server.store.health();
+        if (!store.isHealthy()) {
+            // Before the flapping count: a device sent away because the store failed is not
+            // flapping, and its reconnects while the store recovers must not get it banned.
+            closeGracefully(Reason.STORE_UNAVAILABLE, "store unavailable (" + store.resource() + ")",
+                    ConnectionDelivery.storeHintMillis());
+            detail = "store unavailable (" + store.resource() + "): " + store.cause();
             return;
         }
         Session registered = server.registry.lookup(deviceId);

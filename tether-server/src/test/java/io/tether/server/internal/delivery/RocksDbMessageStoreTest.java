@@ -242,6 +242,10 @@ class RocksDbMessageStoreTest {
             assertThat(o.error()).isInstanceOf(IOException.class).hasMessageContaining("No space left on device");
         }
         assertThat(store.lastSeq("d")).isEqualTo(1);
+        // The failed write put the store in the failed state; the probe reopens it by itself.
+        assertThat(store.health().resource()).isEqualTo("disk");
+        org.awaitility.Awaitility.await().atMost(5, TimeUnit.SECONDS).until(() -> store.health().isHealthy());
+        assertThat(store.health().failures()).isEqualTo(1);
         // The device resends after reconnecting: the resends are new, not duplicates.
         assertThat(appendAndWait(store, "d", 2)).isEqualTo(AppendResult.STORED);
         assertThat(appendAndWait(store, "d", 3)).isEqualTo(AppendResult.STORED);
@@ -260,8 +264,12 @@ class RocksDbMessageStoreTest {
         appendAndWait(store, "d", 1);
         failNext.set(true);
         assertThat(append(store, "d", 2, payloadOf("d", 2)).get(10, TimeUnit.SECONDS).error()).isNotNull();
+        // Refused at once while the store is failed, and told why.
+        assertThat(append(store, "d", 3, payloadOf("d", 3)).get(10, TimeUnit.SECONDS).error())
+                .isInstanceOf(io.tether.server.StoreUnavailableException.class);
+        org.awaitility.Awaitility.await().atMost(5, TimeUnit.SECONDS).until(() -> store.health().isHealthy());
 
-        // seq 3 was already on its way when 2 failed. Stored as a gap, it would make lastSeq 3 and
+        // Once recovered: seq 3 was already on its way when 2 failed. Stored as a gap, it would make lastSeq 3 and
         // the device would drop 2 from its outbox on reconnect: 2 would be lost.
         Outcome three = append(store, "d", 3, payloadOf("d", 3)).get(10, TimeUnit.SECONDS);
 
