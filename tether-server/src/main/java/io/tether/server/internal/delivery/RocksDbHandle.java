@@ -141,6 +141,11 @@ final class RocksDbHandle implements StoreReader {
                 // Both families share each WAL file; this bounds how long an old WAL is kept
                 // alive by the rarely flushed devices family.
                 .setMaxTotalWalSize(256 * MIB)
+                // No fallocate: RocksDB would preallocate each WAL at 1.1 x the largest write
+                // buffer (70 MiB), which on a nearly full disk takes the last free blocks with no
+                // data in them (ext4 keeps a partial fallocate), so the store would fail at once
+                // and the free-space headroom (--min-free-disk) would measure reservations, not data.
+                .setAllowFAllocate(false)
                 .setMaxBackgroundJobs(2)
                 .setBytesPerSync(MIB)
                 .setKeepLogFileNum(5)
