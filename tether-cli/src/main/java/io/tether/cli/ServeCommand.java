@@ -125,6 +125,40 @@ public final class ServeCommand implements Callable<Integer> {
                     + "--no-sync survives a crash of the process but not of the host.")
     boolean sync = true;
 
+    @Option(names = "--min-free-disk", paramLabel = "SIZE", converter = FreeDiskConverter.class,
+            description = "Refuse DATA (BYE STORE_UNAVAILABLE, /health 503) while the --data-dir filesystem has less free "
+                    + "space than SIZE, before RocksDB runs out; resume above SIZE x 1.5. auto (default): 1% of the "
+                    + "filesystem or 512MiB, whichever is smaller; 0: off; else bytes, or with k, m, g (KiB, MiB, GiB).")
+    long minFreeDisk = MessageStores.AUTO_MIN_FREE_DISK;
+
+    /** {@code auto}, {@code 0}, {@code 1048576}, {@code 512m}, {@code 2g}: bytes, KiB-based suffixes. */
+    static final class FreeDiskConverter implements picocli.CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            String v = value.strip().toLowerCase(java.util.Locale.ROOT);
+            if (v.equals("auto")) {
+                return MessageStores.AUTO_MIN_FREE_DISK;
+            }
+            String digits = v.replaceAll("(i?b)$", "");
+            long unit = 1;
+            char last = digits.isEmpty() ? ' ' : digits.charAt(digits.length() - 1);
+            if (last == 'k' || last == 'm' || last == 'g') {
+                unit = last == 'k' ? 1L << 10 : last == 'm' ? 1L << 20 : 1L << 30;
+                digits = digits.substring(0, digits.length() - 1);
+            }
+            try {
+                long n = Long.parseLong(digits.strip());
+                if (n >= 0 && n <= Long.MAX_VALUE / unit) {
+                    return n * unit;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new picocli.CommandLine.TypeConversionException("--min-free-disk '" + value
+                    + "': expected auto, 0 (off), or a size such as 512m or 2g");
+        }
+    }
+
     @Option(names = "--events", paramLabel = "FILE",
             description = "Append session events (JSON lines) to FILE instead of stdout.")
     Path events;
@@ -278,7 +312,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (store == StoreKind.memory) {
             return MessageStores.inMemory();
         }
-        return MessageStores.rocksDb(dataDir, sync, 65_536);
+        return MessageStores.rocksDb(dataDir, sync, 65_536, minFreeDisk);
     }
 
     TetherServer.Builder builder() throws IOException {
