@@ -112,6 +112,16 @@ class StoreFullDiskIT {
         assertThat(down.body()).contains("\"status\":\"DOWN\"").contains("\"resource\":\"disk\"");
         assertThat(meters.get("tether.store.healthy").gauge().value()).isEqualTo(0.0);
         assertThat(meters.get("tether.store.failures").functionCounter().count()).isGreaterThanOrEqualTo(1.0);
+        assertThat(meters.get("tether.store.failures").functionCounter().count()).as("one state change").isEqualTo(1.0);
+        // A new HELLO while failed: the same BYE and a hint, before any flapping count.
+        try (RawDevice late = new RawDevice(server.port())) {
+            late.send(new Frame.Hello(30_000, 0, "late-comer", new byte[0]));
+            Frame f = late.read();
+            assertThat(f).isInstanceOfSatisfying(Frame.Bye.class, b -> {
+                assertThat(b.reason()).isEqualTo(Reason.STORE_UNAVAILABLE);
+                assertThat(b.reconnectAfterMillis()).isBetween(2_000, 10_000);
+            });
+        }
         List<Integer> hints = new ArrayList<>();
         senders.forEach(s -> hints.addAll(s.hintQueue));
         assertThat(hints).allSatisfy(h -> assertThat(h).isBetween(2_000, 10_000));

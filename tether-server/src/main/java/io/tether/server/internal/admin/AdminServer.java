@@ -279,6 +279,13 @@ public final class AdminServer implements AutoCloseable {
                     g.writeNumberField("sinceMillis", store.sinceMillis());
                     g.writeNumberField("failures", store.failures());
                     g.writeEndObject();
+                    // A failing event sink costs events, not devices: reported, but still UP.
+                    io.micrometer.core.instrument.Counter dropped = server.meters().find("tether.events.dropped").counter();
+                    if (dropped != null) {
+                        g.writeObjectFieldStart("events");
+                        g.writeNumberField("dropped", (long) dropped.count());
+                        g.writeEndObject();
+                    }
                     g.writeEndObject();
                 }));
             }

@@ -130,7 +130,8 @@ class AdminServerIT {
         HttpResponse<String> res = get("/health");
 
         assertThat(res.statusCode()).isEqualTo(200);
-        assertThat(res.body()).isEqualTo("{\"status\":\"UP\",\"port\":" + server.port() + ",\"connections\":2,\"sessions\":2}");
+        assertThat(res.body()).isEqualTo("{\"status\":\"UP\",\"port\":" + server.port() + ",\"connections\":2,\"sessions\":2,"
+                + "\"store\":{\"state\":\"HEALTHY\",\"sinceMillis\":0,\"failures\":0}}");
     }
 
     @Test
