@@ -115,6 +115,9 @@ public abstract class ConnectionDelivery extends ConnectionClose {
         if (error instanceof StoreUnavailableException unavailable) {
             // Not stored, not acknowledged. What is durable is acknowledged before the BYE; later
             // refusals of this connection's DATA (in the drain) find it closing and add nothing.
+            if (state >= DRAINING) {
+                return; // closing already, for this or another reason: the device was told
+            }
             StoreHealth h = unavailable.health();
             closeGracefully(Reason.STORE_UNAVAILABLE, "store unavailable (" + h.resource() + ")", storeHintMillis());
             detail = unavailable.getMessage();
