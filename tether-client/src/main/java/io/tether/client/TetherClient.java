@@ -701,8 +701,8 @@ public final class TetherClient implements AutoCloseable {
                     + " (tokens carry an expiry)";
             if (secret != null && groupPrefix == null) {
                 return "a token from its device secret (secret(...)): the gateway's credentials file needs an entry"
-                        + " for '" + deviceId + "' made from the same secret (tether credentials add --device "
-                        + deviceId + " --secret ...) and must be the file the gateway was started with" + clock;
+                        + " for '" + deviceId + "' made from this secret (tether credentials add --device "
+                        + deviceId + " --secret ...), in the file the gateway was started with" + clock;
             }
             if (secret != null) {
                 return "a token from the secret of group '" + groupPrefix + "' (groupSecret(...)): the gateway's"
