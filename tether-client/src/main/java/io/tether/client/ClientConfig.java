@@ -17,6 +17,8 @@ import java.util.function.LongUnaryOperator;
  * @param deviceId           sent in HELLO
  * @param credential         sent in HELLO (not copied again: the builder copied it)
  * @param deviceKey          if not null, every HELLO carries a fresh token made with this key instead
+ * @param credentialSource   for a person: which credential the client presents and what the
+ *                           server needs for it (in the message of an authentication failure)
  * @param heartbeat          requested heartbeat interval; ZERO = the server's default
  * @param backoffBase        first backoff ceiling
  * @param backoffCap         largest backoff ceiling
@@ -39,6 +41,7 @@ record ClientConfig(
         String deviceId,
         byte[] credential,
         byte[] deviceKey,
+        String credentialSource,
         Duration heartbeat,
         Duration backoffBase,
         Duration backoffCap,

@@ -566,7 +566,35 @@ final class ClientCore {
         } catch (RuntimeException e) {
             log.warn("{}: listener.onDisconnected threw", config.deviceId(), e);
         }
+        if (reason == Reason.AUTH_FAILED && closedBy == null) {
+            authenticationFailed();
+            return;
+        }
         afterLoss(cause, hintMillis);
+    }
+
+    /**
+     * The server refused the credential. Every retry would present the same credential and be
+     * refused the same way, a reconnect loop nobody sees; so the client says why, once, and stops.
+     */
+    private void authenticationFailed() {
+        String message = HostPort.format(config.target()) + " refused device '" + config.deviceId()
+                + "' (BYE AUTH_FAILED). This client presents " + config.credentialSource()
+                + ". The client stopped; build a new one once the credential is fixed.";
+        AuthenticationFailedException failure = new AuthenticationFailedException(config.deviceId(), message);
+        log.warn("{}: {}", config.deviceId(), message);
+        try {
+            listener.onAuthenticationFailed(failure);
+        } catch (RuntimeException e) {
+            log.warn("{}: listener.onAuthenticationFailed threw", config.deviceId(), e);
+        }
+        ClientClosedException closed = new ClientClosedException("authentication failed: " + message, failure);
+        closing.set(true);
+        closedBy = closed;
+        outbox.drainAll(e -> fail(e, closed));
+        failIncoming(closed);
+        connectFuture.completeExceptionally(failure);
+        finish();
     }
 
     private void onConnectFailed(ConnectionHandler conn, Throwable cause) {

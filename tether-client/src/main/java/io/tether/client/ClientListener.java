@@ -33,8 +33,24 @@ public interface ClientListener {
     default void onDisconnected(Reason reason, Throwable causeOrNull) {
     }
 
-    /** The server said goodbye; the connection closes next and the client reconnects per the hint. */
+    /**
+     * The server said goodbye; the connection closes next and the client reconnects per the hint,
+     * except after {@link Reason#AUTH_FAILED} (see {@link #onAuthenticationFailed}).
+     */
     default void onBye(Goodbye goodbye) {
+    }
+
+    /**
+     * The server refused this device's credential (BYE AUTH_FAILED): a wrong or missing secret,
+     * an id the server's credentials file does not know, or a device clock too far off. The
+     * client has stopped (it does not retry a credential the server refused): called after
+     * {@link #onBye} and {@link #onDisconnected} with {@link Reason#AUTH_FAILED}; next,
+     * {@link TetherClient#connect()}'s future and every pending send fail, and
+     * {@link TetherClient#closeFuture()} completes. Build a new client once the credential is fixed.
+     *
+     * @param failure says which credential was presented and what to check
+     */
+    default void onAuthenticationFailed(AuthenticationFailedException failure) {
     }
 
     /**

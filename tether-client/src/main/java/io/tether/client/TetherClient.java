@@ -24,15 +24,31 @@ import java.util.random.RandomGenerator;
  *
  * <pre>{@code
  * TetherClient client = TetherClient.builder()
- *         .target("gateway.example", 7878)
- *         .deviceId("meter-0042")
- *         .credential(secret)
+ *         .target("gateway.example", 7400)           // the gateway's default port
+ *         .deviceId("truck-42")
+ *         .secret(System.getenv("TRUCK42_SECRET"))   // its entry: tether credentials add --device truck-42 ...
  *         .build();
- * client.connect();                                  // returns at once; reconnects on its own
+ * client.connect().get(30, TimeUnit.SECONDS);        // first session; reconnects on its own after that
  * client.send(reading).thenAccept(seq -> ...);       // completes when the server has stored it
  * ...
  * client.close();
  * }</pre>
+ *
+ * <h2>Credentials</h2>
+ * A gateway started with {@code --credentials FILE} admits a device only with a token made from
+ * the secret its entry was made from. One call gives the client its credential:
+ * <ul>
+ *   <li>{@link Builder#secret secret("...")} for a device entry
+ *       ({@code tether credentials add --device truck-42 --secret ...});</li>
+ *   <li>{@link Builder#groupSecret groupSecret("sim-", "...")} for a group entry, which covers
+ *       every id starting with the prefix ({@code tether credentials add --group sim- --secret ...});</li>
+ *   <li>{@link Builder#deviceKey deviceKey(key)} if the device stores the derived 32-byte key
+ *       rather than the secret.</li>
+ * </ul>
+ * If the server refuses the credential (BYE AUTH_FAILED), the client does not retry: it logs one
+ * warning saying which credential it presented and what to check, calls
+ * {@link ClientListener#onAuthenticationFailed}, fails {@link #connect()}'s future with
+ * {@link AuthenticationFailedException} and stops.
  *
  * <h2>Delivery</h2>
  * Every message gets a sequence number (from 1, per device) and stays in the outbox until the
@@ -95,9 +111,10 @@ public final class TetherClient implements AutoCloseable {
      * Starts connecting, in the background, and keeps reconnecting after every loss until
      * {@link #close()}. Calling it again has no further effect.
      *
-     * @return completes on the first WELCOME; fails with {@link ClientClosedException} if the client
-     *         is closed first (or the connection is lost with reconnecting disabled). Completing or
-     *         cancelling it does not affect the client.
+     * @return completes on the first WELCOME; fails with {@link AuthenticationFailedException} if
+     *         the server refuses the credential (the client then stops), or with
+     *         {@link ClientClosedException} if the client is closed first (or the connection is lost
+     *         with reconnecting disabled). Completing or cancelling it does not affect the client.
      */
     public CompletableFuture<Void> connect() {
         return core.connect().copy();
@@ -205,6 +222,7 @@ public final class TetherClient implements AutoCloseable {
         private byte[] credential = new byte[0];
         private byte[] deviceKey;
         private String secret;
+        private String groupPrefix;
         private Duration heartbeat = Duration.ZERO;
         private Duration backoffBase = DEFAULT_BACKOFF_BASE;
         private Duration backoffCap = DEFAULT_BACKOFF_CAP;
@@ -309,7 +327,7 @@ public final class TetherClient implements AutoCloseable {
         /**
          * Authenticates with the device's 32-byte key: every HELLO carries a fresh single-use
          * token (docs/PROTOCOL.md, "Authentication"); the key itself is never sent. Overrides
-         * {@link #credential}.
+         * {@link #credential}, and replaces an earlier {@link #secret} or {@link #groupSecret}.
          *
          * @throws IllegalArgumentException if the key is not 32 bytes
          */
@@ -320,21 +338,57 @@ public final class TetherClient implements AutoCloseable {
             }
             this.deviceKey = key.clone();
             this.secret = null;
+            this.groupPrefix = null;
             return this;
         }
 
         /**
-         * Authenticates with the device's secret: the key is derived from it once, in
-         * {@link #build()} (PBKDF2, tens of milliseconds). Same wire behaviour as {@link #deviceKey}.
+         * Authenticates with the device's own secret, the one its entry in the gateway's
+         * credentials file was made from ({@code tether credentials add --device ID --secret ...}).
+         * The key is derived from it once, in {@link #build()} (PBKDF2, tens of milliseconds); every
+         * HELLO then carries a fresh token, as with {@link #deviceKey}. Overrides
+         * {@link #credential}, and replaces an earlier {@link #deviceKey} or {@link #groupSecret}.
+         *
+         * @throws IllegalArgumentException if the secret is empty
          */
         public Builder secret(String secret) {
+            this.secret = checkSecret(secret);
+            this.groupPrefix = null;
+            this.deviceKey = null;
+            return this;
+        }
+
+        /**
+         * Authenticates with a group's provisioning secret, for a device covered by a group entry
+         * of the gateway's credentials file ({@code tether credentials add --group PREFIX --secret
+         * ...}, every id starting with {@code idPrefix}). In {@link #build()} the client derives
+         * the group key and from it this device's key,
+         * {@code DeviceToken.memberKey(DeviceToken.groupKey(idPrefix, secret), deviceId)} (PBKDF2,
+         * tens of milliseconds per build). Overrides {@link #credential}, and replaces an earlier
+         * {@link #secret} or {@link #deviceKey}.
+         *
+         * @param idPrefix the group's prefix exactly as in the credentials file, e.g. {@code "sim-"};
+         *                 the {@link #deviceId} must start with it ({@link #build()} checks)
+         * @throws IllegalArgumentException if the prefix or the secret is empty
+         */
+        public Builder groupSecret(String idPrefix, String secret) {
+            Objects.requireNonNull(idPrefix, "idPrefix");
+            if (idPrefix.isEmpty()) {
+                throw new IllegalArgumentException("groupSecret prefix: empty (expected: the group's id prefix as in"
+                        + " the credentials file, e.g. \"sim-\")");
+            }
+            this.secret = checkSecret(secret);
+            this.groupPrefix = idPrefix;
+            this.deviceKey = null;
+            return this;
+        }
+
+        private static String checkSecret(String secret) {
             Objects.requireNonNull(secret, "secret");
             if (secret.isEmpty()) {
                 throw new IllegalArgumentException("secret: empty (expected: a non-empty secret)");
             }
-            this.secret = secret;
-            this.deviceKey = null;
-            return this;
+            return secret;
         }
 
         /**
@@ -599,7 +653,8 @@ public final class TetherClient implements AutoCloseable {
          * Builds a client; it does nothing until {@link TetherClient#connect()}. With an
          * {@link #outboxFile}, it locks and reads the file here, on the calling thread.
          *
-         * @throws IllegalStateException if the target or device id is missing, the local address is
+         * @throws IllegalStateException if the target or device id is missing, the device id does
+         *                               not start with the {@link #groupSecret} prefix, the local address is
          *                               of a different IP family than a resolved target, the
          *                               group is closed, or the outbox file is in use
          *                               by another client, belongs to another device id or is not
@@ -621,11 +676,52 @@ public final class TetherClient implements AutoCloseable {
             if (group != null && group.isClosed()) {
                 throw new IllegalStateException("group is closed (close clients before their ClientGroup)");
             }
-            byte[] key = secret != null ? DeviceToken.deviceKey(deviceId, secret) : deviceKey;
-            return new TetherClient(new ClientConfig(target, deviceId, credential, key, heartbeat, backoffBase, backoffCap,
+            if (groupPrefix != null && !deviceId.startsWith(groupPrefix)) {
+                throw new IllegalStateException("deviceId '" + deviceId + "' does not start with the groupSecret"
+                        + " prefix '" + groupPrefix + "' (a group entry covers only ids starting with its prefix)");
+            }
+            byte[] key;
+            if (secret == null) {
+                key = deviceKey;
+            } else if (groupPrefix == null) {
+                key = DeviceToken.deviceKey(deviceId, secret);
+            } else {
+                key = DeviceToken.memberKey(DeviceToken.groupKey(groupPrefix, secret), deviceId);
+            }
+            return new TetherClient(new ClientConfig(target, deviceId, credential, key, credentialSource(), heartbeat,
+                    backoffBase, backoffCap,
                     connectTimeout, userTimeout, keepAlive, outboxCapacity,
                     group == null ? null : group.eventLoops(), localAddress, listener, random, pingIntervalFactor,
                     reconnect, outboxFile, outboxSync, tls == null ? null : tls.context()));
+        }
+
+        /** Which credential the client presents, and what the gateway needs to accept it. */
+        private String credentialSource() {
+            String clock = "; also check that the device's clock is within a few minutes of the gateway's"
+                    + " (tokens carry an expiry)";
+            if (secret != null && groupPrefix == null) {
+                return "a token from its device secret (secret(...)): the gateway's credentials file needs an entry"
+                        + " for '" + deviceId + "' made from this secret (tether credentials add --device "
+                        + deviceId + " --secret ...), in the file the gateway was started with" + clock;
+            }
+            if (secret != null) {
+                return "a token from the secret of group '" + groupPrefix + "' (groupSecret(...)): the gateway's"
+                        + " credentials file needs a group entry '" + groupPrefix + "' made from the same secret"
+                        + " (tether credentials add --group " + groupPrefix + " --secret ...), and no device entry"
+                        + " for '" + deviceId + "' (a device entry wins over a group)" + clock;
+            }
+            if (deviceKey != null) {
+                return "a token from the key given to deviceKey(...): the gateway's credentials file needs an entry"
+                        + " for '" + deviceId + "' with that key" + clock;
+            }
+            if (credential.length > 0) {
+                return "the raw " + credential.length + "-byte credential given to credential(...), which a gateway"
+                        + " started with --credentials does not accept: use secret(...) for a device entry or"
+                        + " groupSecret(prefix, secret) for a group entry";
+            }
+            return "no credential: a gateway started with --credentials needs one; call secret(...) for a device"
+                    + " entry (tether credentials add --device " + deviceId + ") or groupSecret(prefix, secret)"
+                    + " for a group entry (tether credentials add --group PREFIX)";
         }
 
         private static Duration checkMillis(String name, Duration d, Duration min) {

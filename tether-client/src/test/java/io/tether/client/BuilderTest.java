@@ -1,5 +1,6 @@
 package io.tether.client;
 
+import io.tether.protocol.auth.DeviceToken;
 import io.tether.transport.KeepAlive;
 import org.junit.jupiter.api.Test;
 
@@ -125,6 +126,46 @@ class BuilderTest {
             try {
                 client.connect();
                 assertThat(server.accept().hello().credential()).containsExactly(1, 2, 3);
+            } finally {
+                client.close();
+                TestClients.await(client.closeFuture());
+            }
+        }
+    }
+
+    @Test
+    void groupSecret_forAnIdOutsideTheGroup_isRefusedInBuild_namingIdAndPrefix() {
+        TetherClient.Builder b = TetherClient.builder().target("127.0.0.1", 7400).deviceId("truck-42")
+                .groupSecret("sim-", "fleet-secret");
+        assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("deviceId 'truck-42'").hasMessageContaining("prefix 'sim-'");
+        assertThatThrownBy(() -> b.groupSecret("", "fleet-secret")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("groupSecret prefix: empty");
+        assertThatThrownBy(() -> b.secret("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("secret: empty (expected: a non-empty secret)");
+    }
+
+    @Test
+    void groupSecret_sendsATokenMadeWithTheMemberKey_secretOneMadeWithTheDeviceKey() {
+        byte[] member = DeviceToken.memberKey(DeviceToken.groupKey("sim-", "fleet-secret"), "sim-7");
+        byte[] own = DeviceToken.deviceKey("sim-7", "own-secret");
+        assertThat(macMatches(b -> b.groupSecret("sim-", "fleet-secret"), member)).isTrue();
+        assertThat(macMatches(b -> b.secret("own-secret"), own)).isTrue();
+        // The last credential setter wins.
+        assertThat(macMatches(b -> b.secret("own-secret").groupSecret("sim-", "fleet-secret"), member)).isTrue();
+        assertThat(macMatches(b -> b.groupSecret("sim-", "fleet-secret").secret("own-secret"), member)).isFalse();
+    }
+
+    private static boolean macMatches(java.util.function.UnaryOperator<TetherClient.Builder> credential, byte[] key) {
+        try (FakeServer server = new FakeServer()) {
+            TetherClient client = credential.apply(TestClients.builder(server, new ClientListener() { })
+                    .deviceId("sim-7")).build();
+            try {
+                client.connect();
+                byte[] token = server.accept().hello().credential();
+                DeviceToken.Parsed p = DeviceToken.parse(token);
+                assertThat(p).as("a token").isNotNull();
+                return java.util.Arrays.equals(p.mac(), DeviceToken.mac(key, "sim-7", p.expiryMillis(), p.nonce()));
             } finally {
                 client.close();
                 TestClients.await(client.closeFuture());

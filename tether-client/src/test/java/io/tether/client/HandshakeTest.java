@@ -17,6 +17,7 @@ import static io.tether.client.RecordingListener.take;
 import static io.tether.client.TestClients.await;
 import static io.tether.client.TestClients.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class HandshakeTest {
     private final FakeServer server = new FakeServer();
@@ -120,7 +121,7 @@ class HandshakeTest {
     }
 
     @Test
-    void authFailedBye_followsTheGrowingBackoff() {
+    void byeWithoutHint_followsTheGrowingBackoff() {
         // Largest draw each time: the delays are exactly ceiling - 1 = base × 2^(attempt-1) - 1.
         client = TestClients.builder(server, listener)
                 .backoff(Duration.ofMillis(20), Duration.ofSeconds(1))
@@ -130,16 +131,42 @@ class HandshakeTest {
         for (int i = 0; i < 3; i++) {
             FakeServer.Conn c = server.accept();
             c.hello();
-            c.send(new Frame.Bye(Reason.AUTH_FAILED, 0, "bad credential"));
+            c.send(new Frame.Bye(Reason.SERVER_BUSY, 0, "busy"));
         }
-        assertThat(take(listener.byes).reason()).isEqualTo(Reason.AUTH_FAILED);
-        assertThat(take(listener.disconnects).reason()).isEqualTo(Reason.AUTH_FAILED);
+        assertThat(take(listener.byes).reason()).isEqualTo(Reason.SERVER_BUSY);
+        assertThat(take(listener.disconnects).reason()).isEqualTo(Reason.SERVER_BUSY);
         assertThat(take(listener.reconnects)).extracting(RecordingListener.Reconnect::attempt,
                 RecordingListener.Reconnect::delay).containsExactly(1, Duration.ofMillis(19));
         assertThat(take(listener.reconnects)).extracting(RecordingListener.Reconnect::attempt,
                 RecordingListener.Reconnect::delay).containsExactly(2, Duration.ofMillis(39));
         assertThat(take(listener.reconnects)).extracting(RecordingListener.Reconnect::attempt,
                 RecordingListener.Reconnect::delay).containsExactly(3, Duration.ofMillis(79));
+    }
+
+    @Test
+    void authFailedBye_stopsTheClient_andTellsTheApplicationWhy() throws Exception {
+        client = TestClients.builder(server, listener)
+                .backoff(Duration.ofMillis(20), Duration.ofMillis(40))
+                .build();
+        CompletableFuture<Void> connected = client.connect();
+        CompletableFuture<Long> pending = client.send(new byte[] {1});
+        FakeServer.Conn c = server.accept();
+        c.hello();
+        c.send(new Frame.Bye(Reason.AUTH_FAILED, 0, ""));
+
+        AuthenticationFailedException failure = take(listener.authFailures);
+        System.out.println("onAuthenticationFailed: " + failure.getMessage());
+        assertThat(failure.getMessage()).contains("refused device '" + client.deviceId() + "'", "AUTH_FAILED",
+                "no credential", "secret(...)", "groupSecret(prefix, secret)");
+        assertThat(take(listener.disconnects).reason()).isEqualTo(Reason.AUTH_FAILED);
+        assertThatThrownBy(() -> connected.get(5, TimeUnit.SECONDS)).hasCause(failure);
+        assertThatThrownBy(() -> pending.get(5, TimeUnit.SECONDS)).cause()
+                .isInstanceOf(ClientClosedException.class).hasCause(failure);
+        client.closeFuture().get(5, TimeUnit.SECONDS);
+        // With a 20-40 ms backoff a retrying client would be back within 40 ms; give it 10 times that.
+        assertThat(server.poll(Duration.ofMillis(400))).as("no reconnect after AUTH_FAILED").isNull();
+        assertThat(listener.reconnects).isEmpty();
+        assertThat(client.send(new byte[] {2})).isCompletedExceptionally();
     }
 
     @Test

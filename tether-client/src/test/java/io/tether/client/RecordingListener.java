@@ -25,6 +25,12 @@ final class RecordingListener implements ClientListener {
     final BlockingQueue<Goodbye> byes = new LinkedBlockingQueue<>();
     final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
     final BlockingQueue<Reconnect> reconnects = new LinkedBlockingQueue<>();
+    final BlockingQueue<AuthenticationFailedException> authFailures = new LinkedBlockingQueue<>();
+
+    @Override
+    public void onAuthenticationFailed(AuthenticationFailedException failure) {
+        authFailures.add(failure);
+    }
 
     @Override
     public void onConnected(SessionInfo session) {
