@@ -241,13 +241,13 @@ public final class ServeCommand implements Callable<Integer> {
         ScheduledExecutorService reloader = null;
         if (keys != null) {
             Credentials file = keys;
-            Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true));
+            Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true, server));
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
                 t.setDaemon(true);
                 return t;
             });
-            reloader.scheduleWithFixedDelay(() -> reloadCredentials(file, false), 2, 2, TimeUnit.SECONDS);
+            reloader.scheduleWithFixedDelay(() -> reloadCredentials(file, false, server), 2, 2, TimeUnit.SECONDS);
             log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
         }
         Thread hook = new Thread(() -> {
@@ -264,10 +264,12 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void reloadCredentials(Credentials file, boolean force) {
+    private static void reloadCredentials(Credentials file, boolean force, TetherServer server) {
         try {
             if (file.reload(force)) {
                 log.info("credentials reloaded from {} ({} entries)", file.path(), file.size());
+                // A device whose key was removed or replaced must not keep the session the old key opened.
+                server.revalidate();
             }
         } catch (IOException e) {
             log.error("credentials not reloaded, previous keys stay in force: {}", e.getMessage());

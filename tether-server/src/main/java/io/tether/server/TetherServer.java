@@ -209,6 +209,33 @@ public final class TetherServer implements AutoCloseable {
     }
 
     /**
+     * Checks every live session against the authenticator ({@link Authenticator#stillValid}) and
+     * ends those it no longer admits, with BYE AUTH_FAILED "credentials revoked" (close event
+     * reason AUTH_FAILED). Call it after the credentials changed, e.g. after a successful
+     * {@link Credentials#reload}. Thread-safe; does not wait for the closes.
+     *
+     * @return the number of sessions told to end
+     */
+    public int revalidate() {
+        int revoked = 0;
+        for (Channel ch : connections) {
+            Connection h = ch.pipeline().get(Connection.class);
+            if (h == null || !ch.isOpen()) {
+                continue;
+            }
+            ConnectionInfo info = h.info();
+            if (info.deviceId() != null && "OPEN".equals(info.state()) && !authenticator.stillValid(info.deviceId())) {
+                h.revoke("credentials revoked");
+                revoked++;
+            }
+        }
+        if (revoked > 0) {
+            log.info("credentials changed: {} session(s) whose device key was removed or replaced are ending", revoked);
+        }
+        return revoked;
+    }
+
+    /**
      * Queues a downlink message to a connected device.
      *
      * @return false if the device has no live session here

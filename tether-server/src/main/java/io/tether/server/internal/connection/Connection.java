@@ -217,6 +217,19 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
         });
     }
 
+    /**
+     * Ends the session because its device's credentials no longer admit it: BYE AUTH_FAILED with
+     * {@code why}, drain, close. Callable from any thread; a connection that is not (or no longer)
+     * an open session is left alone.
+     */
+    public void revoke(String why) {
+        ctx.executor().execute(() -> {
+            if (state == OPEN) {
+                closeGracefully(Reason.AUTH_FAILED, why);
+            }
+        });
+    }
+
     /** This connection as an audit sees it. Callable from any thread. */
     public ConnectionInfo info() {
         byte s = state;
