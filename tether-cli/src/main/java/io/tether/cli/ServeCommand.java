@@ -104,6 +104,21 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Bytes queued to one device beyond which it is closed as SLOW_CONSUMER (default: ${DEFAULT-VALUE}).")
     int writeBufferLimit;
 
+    @Option(names = "--device-message-rate", paramLabel = "PER_SEC",
+            description = "Uplink DATA messages per second one device may send; beyond it (after a one-second burst) "
+                    + "its socket is read more slowly, nothing is lost (default: ${DEFAULT-VALUE}; 0 = no limit).")
+    int deviceMessageRate;
+
+    @Option(names = "--device-byte-rate", paramLabel = "BYTES_PER_SEC",
+            description = "Uplink payload bytes per second one device may send, enforced the same way "
+                    + "(default: ${DEFAULT-VALUE}; 0 = no limit).")
+    long deviceByteRate;
+
+    @Option(names = "--write-stall-timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "A device whose queued outbound data has not drained for this long (it sends but does not "
+                    + "read) is closed as SLOW_CONSUMER (default: ${DEFAULT-VALUE}; 0 = never).")
+    Duration writeStallTimeout;
+
     @Option(names = "--workers", paramLabel = "N", description = "I/O threads (default: number of cores).")
     int workers;
 
@@ -297,6 +312,9 @@ public final class ServeCommand implements Callable<Integer> {
                 .tcpNoDelay(tcpNoDelay)
                 .maxFrameLength(maxFrame)
                 .writeBufferLimit(writeBufferLimit)
+                .deviceMessageRate(deviceMessageRate)
+                .deviceByteRate(deviceByteRate)
+                .writeStallTimeout(writeStallTimeout)
                 .workerThreads(workers)
                 .shutdownTimeout(shutdownTimeout);
         if (userTimeout != null) {

@@ -22,6 +22,7 @@ import io.tether.server.internal.connection.Connection;
 import io.tether.server.internal.connection.RefusedConnection;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
+import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.MessageStore;
 import io.tether.server.internal.session.LocalSessionRegistry;
 import io.tether.server.Session;
@@ -124,6 +125,7 @@ public final class TetherServer implements AutoCloseable {
                                 .addLast("connection", new Connection(context));
                     }
                 });
+        DeviceThrottle.applyTo(b, transport, config.deviceLimits());
         transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), config.keepAlive());
         transport.applyUserTimeout((opt, value) -> b.childOption(uncheckedOption(opt), value), config.userTimeout());
         try {
@@ -312,6 +314,7 @@ public final class TetherServer implements AutoCloseable {
         private Shutdown shutdown = Shutdown.DEFAULT;
         private io.tether.server.Admission admission = io.tether.server.Admission.DEFAULT;
         private Flapping flapping = Flapping.DEFAULT;
+        private DeviceLimits deviceLimits = DeviceLimits.DEFAULT;
         private Transport transport = Transport.best();
         private InetSocketAddress adminAddress;
         private SessionRegistry registry;
@@ -434,6 +437,39 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Per-device rates and write-stall bound at once. Default {@link DeviceLimits#DEFAULT}
+         * (1,000 messages/s, 1 MiB/s, 30 s); {@link DeviceLimits#OFF} turns them off.
+         */
+        public Builder deviceLimits(DeviceLimits d) {
+            this.deviceLimits = Objects.requireNonNull(d, "deviceLimits");
+            return this;
+        }
+
+        /**
+         * Uplink DATA messages per second one session may send; beyond it the gateway stops
+         * reading that device until it is within the rate again (nothing is lost). Default 1,000; 0 = no limit.
+         */
+        public Builder deviceMessageRate(int perSecond) {
+            this.deviceLimits = deviceLimits.withMessageRate(perSecond);
+            return this;
+        }
+
+        /** Uplink payload bytes per second one session may send, enforced as above. Default 1 MiB; 0 = no limit. */
+        public Builder deviceByteRate(long perSecond) {
+            this.deviceLimits = deviceLimits.withByteRate(perSecond);
+            return this;
+        }
+
+        /**
+         * A session whose outbound data has not moved for this long, with more queued, is closed
+         * as SLOW_CONSUMER (a device that sends but never reads). Default 30 s; 0 = never.
+         */
+        public Builder writeStallTimeout(Duration d) {
+            this.deviceLimits = deviceLimits.withWriteStallTimeout(d);
+            return this;
+        }
+
         /** I/O threads; 0 (default) = number of cores. */
         public Builder workerThreads(int n) {
             this.workerThreads = Checks.atLeast("workers", n, 0);
@@ -550,7 +586,7 @@ public final class TetherServer implements AutoCloseable {
             Duration ut = userTimeout != null ? userTimeout : keepAlive.detectionBound();
             int threads = workerThreads == 0 ? Runtime.getRuntime().availableProcessors() : workerThreads;
             return new ServerConfig(bindAddress, handshakeTimeout, drain, heartbeat, keepAlive, ut, backlog, tcpNoDelay,
-                    threads, limits, shutdown, admission, flapping);
+                    threads, limits, shutdown, admission, flapping, deviceLimits);
         }
 
         public TetherServer build() {

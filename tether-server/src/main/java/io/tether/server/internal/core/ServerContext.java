@@ -9,6 +9,7 @@ import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.netty.channel.Channel;
 import io.tether.server.internal.admission.Admission;
+import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.Authenticator;
 import io.tether.server.MessageStore;
 import io.tether.server.SessionRegistry;
@@ -32,6 +33,8 @@ public final class ServerContext {
     public final SessionRegistry registry;
     public final Authenticator authenticator;
     public final Admission admission;
+    /** Per-device rate limits and write-stall close. */
+    public final DeviceThrottle throttle;
     public final MessageStore store;
     public final Clock clock;
     public final long handshakeTimeoutNanos;
@@ -56,6 +59,7 @@ public final class ServerContext {
         this.authenticator = authenticator;
         this.admission = new Admission(config.maxConnections(), config.connectRate(), config.connectBurst(),
                 config.flapMaxConnects(), config.flapWindow().toNanos(), config.flapBan().toNanos(), TimeUnit.NANOSECONDS);
+        this.throttle = new DeviceThrottle(config.deviceLimits());
         this.store = store;
         this.clock = clock;
         this.listeners = List.copyOf(listeners);
