@@ -157,6 +157,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Open connections beyond which new ones get BYE SERVER_BUSY (default: ${DEFAULT-VALUE}; 0 = no cap).")
     int maxConnections;
 
+    @Option(names = "--descriptor-reserve", paramLabel = "N",
+            description = "File descriptors kept from devices for the store, the admin endpoint and the JVM: connections "
+                    + "are capped at the open-files limit minus N (default: ${DEFAULT-VALUE}).")
+    int descriptorReserve;
+
     @Option(names = "--connect-rate", paramLabel = "PER_SEC[,BURST]",
             description = "New connections per second per source address, with a burst (default: off). Mind carrier-grade "
                     + "NAT: many devices may share one address.")
@@ -321,6 +326,7 @@ public final class ServeCommand implements Callable<Integer> {
             b.userTimeout(userTimeout);
         }
         b.maxConnections(maxConnections);
+        b.descriptorReserve(descriptorReserve);
         if (connectRate != null) {
             String[] f = connectRate.split(",");
             try {

@@ -40,6 +40,7 @@ final class ServeDefaults implements CommandLine.IDefaultValueProvider {
                 Map.entry("--write-stall-timeout", KeepAlive.format(c.deviceLimits().writeStallTimeout())),
                 Map.entry("--shutdown-timeout", KeepAlive.format(c.shutdown().timeout())),
                 Map.entry("--max-connections", Integer.toString(c.admission().maxConnections())),
+                Map.entry("--descriptor-reserve", Integer.toString(c.admission().descriptorReserve())),
                 Map.entry("--flapping", c.flapping().toString()));
     }
 

@@ -19,6 +19,7 @@ import io.tether.server.Authenticator;
 import io.tether.server.internal.admin.AdminServer;
 import io.tether.server.internal.admission.Admission;
 import io.tether.server.internal.connection.Connection;
+import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.connection.RefusedConnection;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
@@ -94,6 +95,13 @@ public final class TetherServer implements AutoCloseable {
         if (serverChannel != null || closed) {
             throw new IllegalStateException("server already started");
         }
+        long cap = config.admission().connectionCap(context.openFilesLimit);
+        if (cap < 1) {
+            throw new java.io.UncheckedIOException(new java.io.IOException("the open-files limit " + context.openFilesLimit
+                    + " leaves no descriptor for devices beyond the descriptor-reserve of "
+                    + config.admission().descriptorReserve() + ": raise the limit (ulimit -n, systemd LimitNOFILE=) or "
+                    + "lower --descriptor-reserve"));
+        }
         bossGroup = transport.newGroup(1, "tether-accept");
         workerGroup = transport.newGroup(config.workerThreads(), "tether-io");
         ServerBootstrap b = new ServerBootstrap()
@@ -115,6 +123,12 @@ public final class TetherServer implements AutoCloseable {
                             // the wait for the handshake its BYE needs.
                             ch.pipeline().addLast("tls", Tls.handler(tls, ch,
                                     refusal == Admission.Refusal.NONE ? Duration.ZERO : config.handshakeTimeout()));
+                        }
+                        if (refusal != Admission.Refusal.NONE && !context.admission.startRefusal()) {
+                            // Too many are being told SERVER_BUSY already; each holds a descriptor
+                            // for its drain, and a flood must not spend the reserve on goodbyes.
+                            ConnectionClose.abortiveClose(ch);
+                            return;
                         }
                         if (refusal != Admission.Refusal.NONE) {
                             ch.pipeline().addLast("encoder", FrameEncoder.INSTANCE)
@@ -152,7 +166,21 @@ public final class TetherServer implements AutoCloseable {
                     + "send data in its name. Use only for local demos and tests.");
         }
         log.info("listening on {} ({} transport; {})", HostPort.format(serverChannel.localAddress()), transport, config);
+        log.info("connection cap {}: {}", cap == Long.MAX_VALUE ? "none" : cap, capReason(cap));
         return this;
+    }
+
+    private String capReason(long cap) {
+        long limit = context.openFilesLimit;
+        int reserve = config.admission().descriptorReserve();
+        String files = limit == Long.MAX_VALUE ? "open-files limit unlimited or unknown"
+                : "open-files limit " + limit + " - descriptor-reserve " + reserve + " (store, admin, JVM) = " + (limit - reserve);
+        int max = config.maxConnections();
+        if (max == 0) {
+            return files + "; --max-connections not set";
+        }
+        return cap < max ? files + ", below --max-connections " + max + ": raise the open-files limit to at least "
+                + ((long) max + reserve) + " to reach it" : "--max-connections " + max + " (" + files + ")";
     }
 
     @SuppressWarnings("unchecked")
@@ -503,6 +531,16 @@ public final class TetherServer implements AutoCloseable {
         /** Open connections beyond which new ones get BYE SERVER_BUSY; 0 (default) = no cap. */
         public Builder maxConnections(int n) {
             this.admission = admission.withMaxConnections(n);
+            return this;
+        }
+
+        /**
+         * File descriptors never given to device connections, kept for the store, the admin
+         * endpoint and the JVM: connections are capped at the open-files limit minus this. Default
+         * {@link io.tether.server.Admission#DEFAULT_DESCRIPTOR_RESERVE}.
+         */
+        public Builder descriptorReserve(int descriptors) {
+            this.admission = admission.withDescriptorReserve(descriptors);
             return this;
         }
 
