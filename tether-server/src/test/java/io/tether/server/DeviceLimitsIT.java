@@ -56,6 +56,7 @@ class DeviceLimitsIT {
             assertThat(store.messages("flood-1")).hasSize(messages);
             assertThat(store.lastSeq("flood-1")).isEqualTo(messages);
             assertThat(fixture.closes).isEmpty();
+            assertThat(fixture.server.meters().counter("tether.devices.throttled").count()).as("pauses counted").isPositive();
         }
     }
 

@@ -64,7 +64,8 @@ public final class ServerContext {
         this.admission = new Admission(config.maxConnections(), config.admission().connectionCap(openFilesLimit),
                 config.connectRate(), config.connectBurst(),
                 config.flapMaxConnects(), config.flapWindow().toNanos(), config.flapBan().toNanos(), TimeUnit.NANOSECONDS);
-        this.throttle = new DeviceThrottle(config.deviceLimits());
+        this.throttle = new DeviceThrottle(config.deviceLimits(), Counter.builder("tether.devices.throttled")
+                .description("times a device's socket stopped being read because it sent above its rate").register(meters));
         this.store = store;
         this.clock = clock;
         this.listeners = List.copyOf(listeners);

@@ -1,5 +1,6 @@
 package io.tether.server.internal.limits;
 
+import io.micrometer.core.instrument.Counter;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -49,7 +50,11 @@ public final class DeviceThrottle {
     private final double nanosPerByte;
     private final long stallNanos;
 
-    public DeviceThrottle(DeviceLimits limits) {
+    private final Counter paused;
+
+    /** @param paused counts each time a device's reading is paused for a rate */
+    public DeviceThrottle(DeviceLimits limits, Counter paused) {
+        this.paused = paused;
         this.nanosPerMessage = limits.messageRate() == 0 ? 0 : TimeUnit.SECONDS.toNanos(1) / limits.messageRate();
         this.nanosPerByte = limits.byteRate() == 0 ? 0 : 1e9 / limits.byteRate();
         this.stallNanos = limits.writeStallTimeout().toNanos();
@@ -124,6 +129,7 @@ public final class DeviceThrottle {
         // Also when a resume is pending: the store's back-pressure may have turned reading on.
         ch.config().setAutoRead(false);
         if (!s.resumeScheduled) {
+            paused.increment();
             s.resumeScheduled = true;
             ctx.executor().schedule(() -> resume(ctx, s, session), pause, TimeUnit.NANOSECONDS);
         }

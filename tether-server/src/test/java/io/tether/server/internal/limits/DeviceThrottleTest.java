@@ -12,6 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The token buckets on a frozen clock: a second's burst, then the rate; reading resumes on time. */
 class DeviceThrottleTest {
+    private final io.micrometer.core.instrument.Counter paused =
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry().counter("paused");
 
     private static final class Device implements DeviceThrottle.Session {
         boolean storeWritable = true;
@@ -30,7 +32,7 @@ class DeviceThrottleTest {
 
     @Test
     void burstOfOneSecond_thenReadingPausesUntilTheBucketRefills() {
-        DeviceThrottle throttle = new DeviceThrottle(DeviceLimits.OFF.withMessageRate(10));
+        DeviceThrottle throttle = new DeviceThrottle(DeviceLimits.OFF.withMessageRate(10), paused);
         EmbeddedChannel ch = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
         ch.freezeTime();
         ChannelHandlerContext ctx = ch.pipeline().firstContext();
@@ -48,12 +50,13 @@ class DeviceThrottleTest {
         ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
         ch.runScheduledPendingTasks();
         assertThat(ch.config().isAutoRead()).as("after 100 ms").isTrue();
+        assertThat(paused.count()).isEqualTo(1);
         assertThat(ch.finishAndReleaseAll()).isFalse();
     }
 
     @Test
     void byteRate_largeMessagePausesForItsCost_andStoreBackPressureKeepsReadingOff() {
-        DeviceThrottle throttle = new DeviceThrottle(DeviceLimits.OFF.withByteRate(1000));
+        DeviceThrottle throttle = new DeviceThrottle(DeviceLimits.OFF.withByteRate(1000), paused);
         EmbeddedChannel ch = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
         ch.freezeTime();
         ChannelHandlerContext ctx = ch.pipeline().firstContext();
