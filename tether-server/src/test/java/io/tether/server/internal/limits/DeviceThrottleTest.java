@@ -72,6 +72,27 @@ class DeviceThrottleTest {
     }
 
     @Test
+    void defaults_neverPauseAFleetDevice_at230MessagesPerSecondOf4KiB() {
+        DeviceThrottle throttle = new DeviceThrottle(DeviceLimits.DEFAULT, paused);
+        EmbeddedChannel ch = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
+        ch.freezeTime();
+        ChannelHandlerContext ctx = ch.pipeline().firstContext();
+        Device device = new Device();
+        long gap = TimeUnit.SECONDS.toNanos(1) / 230;
+        for (int i = 0; i < 230 * 60; i++) { // one minute, bursts of 230 at once included
+            throttle.onData(ctx, 4096, device);
+            if (i % 230 == 229) {
+                ch.advanceTimeBy(gap * 230, TimeUnit.NANOSECONDS);
+            }
+        }
+        System.out.printf("230 msg/s of 4 KiB (%d KiB/s) for 60 s under %s: %d pauses%n", 230 * 4, DeviceLimits.DEFAULT,
+                (long) paused.count());
+        assertThat(paused.count()).isZero();
+        assertThat(ch.config().isAutoRead()).isTrue();
+        assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
     void gcra_arithmetic() {
         long second = TimeUnit.SECONDS.toNanos(1);
         assertThat(DeviceThrottle.charge(0, 5 * second, 100)).as("an idle bucket starts from now").isEqualTo(5 * second + 100);
