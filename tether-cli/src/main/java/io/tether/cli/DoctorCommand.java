@@ -78,6 +78,15 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object: the values read, each finding, Tether's figures.")
     boolean json;
 
+    @Option(names = "--max-connections", paramLabel = "N",
+            description = "The --max-connections the gateway will run with: warns if the open-files limit cannot hold "
+                    + "that many beside the descriptor reserve (default: none; the cap the limit implies is reported).")
+    int maxConnections;
+
+    @Option(names = "--descriptor-reserve", paramLabel = "N",
+            description = "The --descriptor-reserve the gateway will run with (default: tether serve's).")
+    Integer descriptorReserve;
+
     /** For tests: a directory laid out like /proc (sys/net/ipv4/..., sys/fs/..., self/limits). */
     @Option(names = "--proc", paramLabel = "DIR", hidden = true)
     Path proc = Path.of("/proc");
@@ -93,7 +102,18 @@ public final class DoctorCommand implements Callable<Integer> {
             err.flush();
             return 2;
         }
-        ServerConfig tether = TetherServer.builder().config();
+        ServerConfig tether;
+        try {
+            TetherServer.Builder b = TetherServer.builder().maxConnections(maxConnections);
+            if (descriptorReserve != null) {
+                b.descriptorReserve(descriptorReserve);
+            }
+            tether = b.config();
+        } catch (IllegalArgumentException e) {
+            err.println("tether doctor: --" + e.getMessage());
+            err.flush();
+            return 2;
+        }
         List<Finding> findings = assess(host, tether);
         String tetherSummary = tetherSummary(tether, host);
         if (json) {
@@ -383,8 +403,7 @@ public final class DoctorCommand implements Callable<Integer> {
                 settings.add(FILE_MAX + " = " + count(h.get(FILE_MAX)));
                 says.append(" All processes together may open ").append(count(h.get(FILE_MAX))).append(" files (fs.file-max).");
             }
-            out.add(new Finding("open-files", settings, null, says.toString(),
-                    "applies; one descriptor per device."));
+            out.add(new Finding("open-files", settings, null, says.toString(), connectionCapText(t, hard)));
         }
         if (h.portRange() != null) {
             int low = h.portRange()[0];
@@ -426,6 +445,34 @@ public final class DoctorCommand implements Callable<Integer> {
                     "applies; a reconnect storm of the whole fleet arrives as a burst of SYNs."));
         }
         return out;
+    }
+
+    /**
+     * The connection cap the gateway would apply under the open-files limit {@code limit} (the
+     * hard one, which ./tether raises the soft one to), and a warning when it is below
+     * --max-connections.
+     */
+    static String connectionCapText(ServerConfig t, long limit) {
+        int reserve = t.admission().descriptorReserve();
+        long cap = t.admission().connectionCap(limit);
+        int max = t.maxConnections();
+        String fromLimit = "open-files limit " + count(limit) + " - descriptor-reserve " + reserve
+                + " (store, admin, JVM)";
+        if (cap < 1) {
+            return "WARNING: the " + fromLimit + " leaves no descriptor for devices: tether serve refuses to start."
+                    + " Raise the limit (ulimit -n, systemd LimitNOFILE=) or lower --descriptor-reserve.";
+        }
+        if (max > 0 && cap < max) {
+            return "WARNING: --max-connections " + count(max) + " cannot be reached: the " + fromLimit + " caps"
+                    + " connections at " + count(cap) + "; beyond that devices get BYE SERVER_BUSY. Raise the limit to"
+                    + " at least " + count((long) max + reserve) + " (ulimit -n, systemd LimitNOFILE=).";
+        }
+        if (max > 0) {
+            return "applies; --max-connections " + count(max) + " fits (the " + fromLimit + " would allow "
+                    + count(cap) + ").";
+        }
+        return "applies; connections are capped at " + count(cap) + " (" + fromLimit + "); beyond that devices get"
+                + " BYE SERVER_BUSY. --max-connections N lowers the cap.";
     }
 
     /** What Tether's own settings imply, in one sentence. */

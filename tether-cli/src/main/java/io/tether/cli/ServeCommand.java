@@ -104,6 +104,21 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Bytes queued to one device beyond which it is closed as SLOW_CONSUMER (default: ${DEFAULT-VALUE}).")
     int writeBufferLimit;
 
+    @Option(names = "--device-message-rate", paramLabel = "PER_SEC",
+            description = "Uplink DATA messages per second one device may send; beyond it (after a one-second burst) "
+                    + "its socket is read more slowly, nothing is lost (default: ${DEFAULT-VALUE}; 0 = no limit).")
+    int deviceMessageRate;
+
+    @Option(names = "--device-byte-rate", paramLabel = "BYTES_PER_SEC",
+            description = "Uplink payload bytes per second one device may send, enforced the same way "
+                    + "(default: ${DEFAULT-VALUE}; 0 = no limit).")
+    long deviceByteRate;
+
+    @Option(names = "--write-stall-timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "A device whose queued outbound data has not drained for this long (it sends but does not "
+                    + "read) is closed as SLOW_CONSUMER (default: ${DEFAULT-VALUE}; 0 = never).")
+    Duration writeStallTimeout;
+
     @Option(names = "--workers", paramLabel = "N", description = "I/O threads (default: number of cores).")
     int workers;
 
@@ -175,6 +190,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-connections", paramLabel = "N",
             description = "Open connections beyond which new ones get BYE SERVER_BUSY (default: ${DEFAULT-VALUE}; 0 = no cap).")
     int maxConnections;
+
+    @Option(names = "--descriptor-reserve", paramLabel = "N",
+            description = "File descriptors kept from devices for the store, the admin endpoint and the JVM: connections "
+                    + "are capped at the open-files limit minus N (default: ${DEFAULT-VALUE}).")
+    int descriptorReserve;
 
     @Option(names = "--connect-rate", paramLabel = "PER_SEC[,BURST]",
             description = "New connections per second per source address, with a burst (default: off). Mind carrier-grade "
@@ -275,13 +295,13 @@ public final class ServeCommand implements Callable<Integer> {
         ScheduledExecutorService reloader = null;
         if (keys != null) {
             Credentials file = keys;
-            Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true));
+            Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true, server));
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
                 t.setDaemon(true);
                 return t;
             });
-            reloader.scheduleWithFixedDelay(() -> reloadCredentials(file, false), 2, 2, TimeUnit.SECONDS);
+            reloader.scheduleWithFixedDelay(() -> reloadCredentials(file, false, server), 2, 2, TimeUnit.SECONDS);
             log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
         }
         Thread hook = new Thread(() -> {
@@ -298,10 +318,12 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void reloadCredentials(Credentials file, boolean force) {
+    private static void reloadCredentials(Credentials file, boolean force, TetherServer server) {
         try {
             if (file.reload(force)) {
                 log.info("credentials reloaded from {} ({} entries)", file.path(), file.size());
+                // A device whose key was removed or replaced must not keep the session the old key opened.
+                server.revalidate();
             }
         } catch (IOException e) {
             log.error("credentials not reloaded, previous keys stay in force: {}", e.getMessage());
@@ -329,12 +351,16 @@ public final class ServeCommand implements Callable<Integer> {
                 .tcpNoDelay(tcpNoDelay)
                 .maxFrameLength(maxFrame)
                 .writeBufferLimit(writeBufferLimit)
+                .deviceMessageRate(deviceMessageRate)
+                .deviceByteRate(deviceByteRate)
+                .writeStallTimeout(writeStallTimeout)
                 .workerThreads(workers)
                 .shutdownTimeout(shutdownTimeout);
         if (userTimeout != null) {
             b.userTimeout(userTimeout);
         }
         b.maxConnections(maxConnections);
+        b.descriptorReserve(descriptorReserve);
         if (connectRate != null) {
             String[] f = connectRate.split(",");
             try {

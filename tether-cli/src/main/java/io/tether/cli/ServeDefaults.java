@@ -35,8 +35,12 @@ final class ServeDefaults implements CommandLine.IDefaultValueProvider {
                 Map.entry("--tcp-nodelay", Boolean.toString(c.tcpNoDelay())),
                 Map.entry("--max-frame", Integer.toString(c.limits().maxFrameLength())),
                 Map.entry("--write-buffer-limit", Integer.toString(c.limits().writeBufferLimit())),
+                Map.entry("--device-message-rate", Integer.toString(c.deviceLimits().messageRate())),
+                Map.entry("--device-byte-rate", Long.toString(c.deviceLimits().byteRate())),
+                Map.entry("--write-stall-timeout", KeepAlive.format(c.deviceLimits().writeStallTimeout())),
                 Map.entry("--shutdown-timeout", KeepAlive.format(c.shutdown().timeout())),
                 Map.entry("--max-connections", Integer.toString(c.admission().maxConnections())),
+                Map.entry("--descriptor-reserve", Integer.toString(c.admission().descriptorReserve())),
                 Map.entry("--flapping", c.flapping().toString()));
     }
 

@@ -134,6 +134,30 @@ class DoctorCommandTest {
     }
 
     @Test
+    void openFilesLimitTooLowForMaxConnections_isAWarning() throws IOException {
+        openFiles = "1024                 1024";
+        Run r = run("--max-connections", "5000");
+        System.out.println(r.out().lines().filter(l -> l.contains("WARNING")).findFirst().orElse("(no warning)"));
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("Tether: WARNING: --max-connections 5,000 cannot be reached: the open-files limit"
+                + " 1,024 - descriptor-reserve 256 (store, admin, JVM) caps connections at 768")
+                .contains("Raise the limit to at least 5,256");
+    }
+
+    @Test
+    void openFilesLimitEnoughForMaxConnections_orNoneGiven_reportsTheImpliedCap() throws IOException {
+        assertThat(run("--max-connections", "5000").out()).contains("applies; --max-connections 5,000 fits")
+                .doesNotContain("WARNING");
+        assertThat(run().out()).contains("applies; connections are capped at 19,744 (open-files limit 20,000"
+                + " - descriptor-reserve 256 (store, admin, JVM))");
+        openFiles = "200                  200";
+        assertThat(run().out()).contains("WARNING: the open-files limit 200 - descriptor-reserve 256 (store, admin, JVM)"
+                + " leaves no descriptor for devices");
+        assertThat(run("--descriptor-reserve", "100").out()).contains("connections are capped at 100");
+    }
+
+    @Test
     void portRange_givesEphemeralPortsPerSourceAddress() throws IOException {
         assertThat(run().out()).contains("One source address gives ~28,232 ephemeral ports per destination (ip_local_port_range 32768-60999)");
     }

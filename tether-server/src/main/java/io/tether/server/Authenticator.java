@@ -38,6 +38,17 @@ public interface Authenticator {
         }
     }
 
+    /**
+     * Whether a device that authenticated earlier may keep its session, after the credentials
+     * behind this authenticator changed ({@link TetherServer#revalidate()} asks for each live
+     * session). Called from any thread; must not block. The default keeps every session.
+     *
+     * @return false if the device's key was removed or replaced since it authenticated
+     */
+    default boolean stillValid(String deviceId) {
+        return true;
+    }
+
     /** Accepts every HELLO: for local demos and tests only ({@code --insecure-no-auth}). */
     static Authenticator allowAll() {
         return (deviceId, credential, nowMillis) -> Verdict.OK;

@@ -9,7 +9,7 @@ import java.time.Duration;
 /**
  * Immutable server configuration, built and validated by {@link TetherServer.Builder}. It is made
  * of small value types ({@link Heartbeat}, {@link KeepAlive}, {@link Admission}, {@link Flapping},
- * {@link Shutdown}, {@link Limits}), whose {@code DEFAULT} constants and the builder's initial
+ * {@link Shutdown}, {@link Limits}, {@link DeviceLimits}), whose {@code DEFAULT} constants and the builder's initial
  * values are the only place a default lives; {@code tether serve}'s help, README and
  * {@code tether doctor} read them from there. The flat accessors ({@link #quiet()},
  * {@link #keepAliveIdle()}, …) are conveniences delegating to the value types. Thread-safe.
@@ -28,10 +28,12 @@ public final class ServerConfig {
     private final Shutdown shutdown;
     private final Admission admission;
     private final Flapping flapping;
+    private final DeviceLimits deviceLimits;
 
     ServerConfig(InetSocketAddress bindAddress, Duration handshakeTimeout, Duration drain, Heartbeat heartbeat,
                  KeepAlive keepAlive, Duration userTimeout, int backlog, boolean tcpNoDelay, int workerThreads,
-                 Limits limits, Shutdown shutdown, Admission admission, Flapping flapping) {
+                 Limits limits, Shutdown shutdown, Admission admission, Flapping flapping,
+                 DeviceLimits deviceLimits) {
         this.bindAddress = bindAddress;
         this.handshakeTimeout = handshakeTimeout;
         this.drain = drain;
@@ -45,6 +47,7 @@ public final class ServerConfig {
         this.shutdown = shutdown;
         this.admission = admission;
         this.flapping = flapping;
+        this.deviceLimits = deviceLimits;
     }
 
     // ---- value types
@@ -77,6 +80,11 @@ public final class ServerConfig {
     /** Flapping detection. */
     public Flapping flapping() {
         return flapping;
+    }
+
+    /** Per-device message and byte rates, and the write-stall bound. */
+    public DeviceLimits deviceLimits() {
+        return deviceLimits;
     }
 
     // ---- scalars
@@ -219,7 +227,7 @@ public final class ServerConfig {
     public String toString() {
         return "listen " + HostPort.format(bindAddress) + ", handshake-timeout " + KeepAlive.format(handshakeTimeout)
                 + ", " + heartbeat + ", keepalive " + keepAlive + ", user-timeout " + KeepAlive.format(userTimeout)
-                + ", drain " + KeepAlive.format(drain) + ", " + limits + ", " + admission + ", flapping " + flapping
+                + ", drain " + KeepAlive.format(drain) + ", " + limits + ", " + deviceLimits + ", " + admission + ", flapping " + flapping
                 + ", " + shutdown + ", backlog " + backlog + ", workers " + workerThreads;
     }
 }

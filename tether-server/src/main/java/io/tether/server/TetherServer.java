@@ -19,9 +19,11 @@ import io.tether.server.Authenticator;
 import io.tether.server.internal.admin.AdminServer;
 import io.tether.server.internal.admission.Admission;
 import io.tether.server.internal.connection.Connection;
+import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.connection.RefusedConnection;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
+import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.MessageStore;
 import io.tether.server.internal.session.LocalSessionRegistry;
 import io.tether.server.Session;
@@ -93,6 +95,13 @@ public final class TetherServer implements AutoCloseable {
         if (serverChannel != null || closed) {
             throw new IllegalStateException("server already started");
         }
+        long cap = config.admission().connectionCap(context.openFilesLimit);
+        if (cap < 1) {
+            throw new java.io.UncheckedIOException(new java.io.IOException("the open-files limit " + context.openFilesLimit
+                    + " leaves no descriptor for devices beyond the descriptor-reserve of "
+                    + config.admission().descriptorReserve() + ": raise the limit (ulimit -n, systemd LimitNOFILE=) or "
+                    + "lower --descriptor-reserve"));
+        }
         bossGroup = transport.newGroup(1, "tether-accept");
         workerGroup = transport.newGroup(config.workerThreads(), "tether-io");
         ServerBootstrap b = new ServerBootstrap()
@@ -115,6 +124,12 @@ public final class TetherServer implements AutoCloseable {
                             ch.pipeline().addLast("tls", Tls.handler(tls, ch,
                                     refusal == Admission.Refusal.NONE ? Duration.ZERO : config.handshakeTimeout()));
                         }
+                        if (refusal != Admission.Refusal.NONE && !context.admission.startRefusal()) {
+                            // Too many are being told SERVER_BUSY already; each holds a descriptor
+                            // for its drain, and a flood must not spend the reserve on goodbyes.
+                            ConnectionClose.abortiveClose(ch);
+                            return;
+                        }
                         if (refusal != Admission.Refusal.NONE) {
                             ch.pipeline().addLast("encoder", FrameEncoder.INSTANCE)
                                     .addLast("refused", new RefusedConnection(context, refusal));
@@ -124,6 +139,7 @@ public final class TetherServer implements AutoCloseable {
                                 .addLast("connection", new Connection(context));
                     }
                 });
+        DeviceThrottle.applyTo(b, transport, config.deviceLimits());
         transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), config.keepAlive());
         transport.applyUserTimeout((opt, value) -> b.childOption(uncheckedOption(opt), value), config.userTimeout());
         try {
@@ -150,7 +166,21 @@ public final class TetherServer implements AutoCloseable {
                     + "send data in its name. Use only for local demos and tests.");
         }
         log.info("listening on {} ({} transport; {})", HostPort.format(serverChannel.localAddress()), transport, config);
+        log.info("connection cap {}: {}", cap == Long.MAX_VALUE ? "none" : cap, capReason(cap));
         return this;
+    }
+
+    private String capReason(long cap) {
+        long limit = context.openFilesLimit;
+        int reserve = config.admission().descriptorReserve();
+        String files = limit == Long.MAX_VALUE ? "open-files limit unlimited or unknown"
+                : "open-files limit " + limit + " - descriptor-reserve " + reserve + " (store, admin, JVM) = " + (limit - reserve);
+        int max = config.maxConnections();
+        if (max == 0) {
+            return files + "; --max-connections not set";
+        }
+        return cap < max ? files + ", below --max-connections " + max + ": raise the open-files limit to at least "
+                + ((long) max + reserve) + " to reach it" : "--max-connections " + max + " (" + files + ")";
     }
 
     @SuppressWarnings("unchecked")
@@ -206,6 +236,33 @@ public final class TetherServer implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * Checks every live session against the authenticator ({@link Authenticator#stillValid}) and
+     * ends those it no longer admits, with BYE AUTH_FAILED "credentials revoked" (close event
+     * reason AUTH_FAILED). Call it after the credentials changed, e.g. after a successful
+     * {@link Credentials#reload}. Thread-safe; does not wait for the closes.
+     *
+     * @return the number of sessions told to end
+     */
+    public int revalidate() {
+        int revoked = 0;
+        for (Channel ch : connections) {
+            Connection h = ch.pipeline().get(Connection.class);
+            if (h == null || !ch.isOpen()) {
+                continue;
+            }
+            ConnectionInfo info = h.info();
+            if (info.deviceId() != null && "OPEN".equals(info.state()) && !authenticator.stillValid(info.deviceId())) {
+                h.revoke("credentials revoked");
+                revoked++;
+            }
+        }
+        if (revoked > 0) {
+            log.info("credentials changed: {} session(s) whose device key was removed or replaced are ending", revoked);
+        }
+        return revoked;
     }
 
     /**
@@ -285,6 +342,7 @@ public final class TetherServer implements AutoCloseable {
         private Shutdown shutdown = Shutdown.DEFAULT;
         private io.tether.server.Admission admission = io.tether.server.Admission.DEFAULT;
         private Flapping flapping = Flapping.DEFAULT;
+        private DeviceLimits deviceLimits = DeviceLimits.DEFAULT;
         private Transport transport = Transport.best();
         private InetSocketAddress adminAddress;
         private SessionRegistry registry;
@@ -407,6 +465,39 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Per-device rates and write-stall bound at once. Default {@link DeviceLimits#DEFAULT}
+         * (1,000 messages/s, 1 MiB/s, 30 s); {@link DeviceLimits#OFF} turns them off.
+         */
+        public Builder deviceLimits(DeviceLimits d) {
+            this.deviceLimits = Objects.requireNonNull(d, "deviceLimits");
+            return this;
+        }
+
+        /**
+         * Uplink DATA messages per second one session may send; beyond it the gateway stops
+         * reading that device until it is within the rate again (nothing is lost). Default 1,000; 0 = no limit.
+         */
+        public Builder deviceMessageRate(int perSecond) {
+            this.deviceLimits = deviceLimits.withMessageRate(perSecond);
+            return this;
+        }
+
+        /** Uplink payload bytes per second one session may send, enforced as above. Default 1 MiB; 0 = no limit. */
+        public Builder deviceByteRate(long perSecond) {
+            this.deviceLimits = deviceLimits.withByteRate(perSecond);
+            return this;
+        }
+
+        /**
+         * A session whose outbound data has not moved for this long, with more queued, is closed
+         * as SLOW_CONSUMER (a device that sends but never reads). Default 30 s; 0 = never.
+         */
+        public Builder writeStallTimeout(Duration d) {
+            this.deviceLimits = deviceLimits.withWriteStallTimeout(d);
+            return this;
+        }
+
         /** I/O threads; 0 (default) = number of cores. */
         public Builder workerThreads(int n) {
             this.workerThreads = Checks.atLeast("workers", n, 0);
@@ -440,6 +531,16 @@ public final class TetherServer implements AutoCloseable {
         /** Open connections beyond which new ones get BYE SERVER_BUSY; 0 (default) = no cap. */
         public Builder maxConnections(int n) {
             this.admission = admission.withMaxConnections(n);
+            return this;
+        }
+
+        /**
+         * File descriptors never given to device connections, kept for the store, the admin
+         * endpoint and the JVM: connections are capped at the open-files limit minus this. Default
+         * {@link io.tether.server.Admission#DEFAULT_DESCRIPTOR_RESERVE}.
+         */
+        public Builder descriptorReserve(int descriptors) {
+            this.admission = admission.withDescriptorReserve(descriptors);
             return this;
         }
 
@@ -523,7 +624,7 @@ public final class TetherServer implements AutoCloseable {
             Duration ut = userTimeout != null ? userTimeout : keepAlive.detectionBound();
             int threads = workerThreads == 0 ? Runtime.getRuntime().availableProcessors() : workerThreads;
             return new ServerConfig(bindAddress, handshakeTimeout, drain, heartbeat, keepAlive, ut, backlog, tcpNoDelay,
-                    threads, limits, shutdown, admission, flapping);
+                    threads, limits, shutdown, admission, flapping, deviceLimits);
         }
 
         public TetherServer build() {

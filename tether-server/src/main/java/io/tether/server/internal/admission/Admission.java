@@ -15,7 +15,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * caller (nanoTime-like ticks), so tests can drive it.
  */
 public final class Admission {
+    /** Refused connections being told SERVER_BUSY at once; beyond it, the refusal is a bare close (part of the descriptor reserve). */
+    public static final int MAX_REFUSING = 64;
+
     private final int maxConnections;
+    private final long descriptorCap;
     private final double ratePerSecond;
     private final double burst;
     private final int flapMaxConnects;
@@ -23,6 +27,7 @@ public final class Admission {
     private final long flapBanNanos;
 
     private final AtomicInteger open = new AtomicInteger();
+    private final AtomicInteger refusing = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, Bucket> buckets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Flap> flaps = new ConcurrentHashMap<>();
 
@@ -34,7 +39,17 @@ public final class Admission {
      */
     public Admission(int maxConnections, double ratePerSecond, double burst, int flapMaxConnects,
                      long flapWindow, long flapBan, TimeUnit unit) {
+        this(maxConnections, Long.MAX_VALUE, ratePerSecond, burst, flapMaxConnects, flapWindow, flapBan, unit);
+    }
+
+    /**
+     * @param descriptorCap open connections the process's descriptors allow (open-files limit
+     *                      minus the reserve); {@link Long#MAX_VALUE} = no such cap
+     */
+    public Admission(int maxConnections, long descriptorCap, double ratePerSecond, double burst, int flapMaxConnects,
+                     long flapWindow, long flapBan, TimeUnit unit) {
         this.maxConnections = maxConnections;
+        this.descriptorCap = descriptorCap;
         this.ratePerSecond = ratePerSecond;
         this.burst = Math.max(1, burst);
         this.flapMaxConnects = flapMaxConnects;
@@ -43,7 +58,11 @@ public final class Admission {
     }
 
     /** Why a connection was refused at the door. */
-    public enum Refusal { NONE, MAX_CONNECTIONS, RATE_LIMITED }
+    public enum Refusal {
+        NONE, MAX_CONNECTIONS, RATE_LIMITED,
+        /** The open-files limit, less the descriptors kept in reserve, is reached. */
+        OPEN_FILES
+    }
 
     /**
      * Called for each accepted TCP connection. On {@link Refusal#NONE} the caller owns one
@@ -59,15 +78,35 @@ public final class Admission {
                 sweepBuckets(nowNanos);
             }
         }
-        if (maxConnections > 0) {
-            if (open.incrementAndGet() > maxConnections) {
-                open.decrementAndGet();
-                return Refusal.MAX_CONNECTIONS;
-            }
-        } else {
-            open.incrementAndGet();
+        int now = open.incrementAndGet();
+        if (maxConnections > 0 && now > maxConnections) {
+            open.decrementAndGet();
+            return Refusal.MAX_CONNECTIONS;
+        }
+        if (now > descriptorCap) {
+            open.decrementAndGet();
+            return Refusal.OPEN_FILES;
         }
         return Refusal.NONE;
+    }
+
+    /**
+     * A refused connection is about to be told why (BYE, drain): it holds a descriptor meanwhile.
+     *
+     * @return false if {@link #MAX_REFUSING} are being told already: close this one at once
+     *         instead, so a flood cannot spend the reserve; on true, call {@link #refusalDone()}
+     */
+    public boolean startRefusal() {
+        if (refusing.incrementAndGet() > MAX_REFUSING) {
+            refusing.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    /** A refused connection that {@link #startRefusal()} let through has closed. */
+    public void refusalDone() {
+        refusing.decrementAndGet();
     }
 
     /** An admitted connection ended. */

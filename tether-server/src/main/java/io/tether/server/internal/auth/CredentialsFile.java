@@ -37,6 +37,8 @@ import java.util.TreeMap;
 public final class CredentialsFile {
     private final Path path;
     private volatile Snapshot snapshot;
+    /** The entries the last reload replaced; null before any reload. */
+    private volatile Snapshot previous;
 
     private record Snapshot(Map<String, byte[]> devices, TreeMap<String, byte[]> groups, FileTime modified) {
     }
@@ -79,13 +81,34 @@ public final class CredentialsFile {
         if (!force && modified.equals(snapshot.modified)) {
             return false;
         }
-        snapshot = parse(path);
+        Snapshot next = parse(path);
+        previous = snapshot;
+        snapshot = next;
         return true;
     }
 
     /** The key for {@code deviceId}, or null if no entry covers it. */
     public byte[] keyFor(String deviceId) {
-        Snapshot s = snapshot;
+        return keyFor(snapshot, deviceId);
+    }
+
+    /**
+     * Whether {@code deviceId} is still covered by the key it had before the last reload: false
+     * if no entry covers it now, or its key changed (a device or group line replaced, removed, or
+     * shadowed by a new one). A device that had no key before the reload cannot have a session
+     * that was opened with the old entries, so any key it has now counts as valid.
+     */
+    public boolean keyUnchanged(String deviceId) {
+        byte[] now = keyFor(snapshot, deviceId);
+        if (now == null) {
+            return false;
+        }
+        Snapshot before = previous;
+        byte[] then = before == null ? null : keyFor(before, deviceId);
+        return then == null || java.security.MessageDigest.isEqual(then, now);
+    }
+
+    private static byte[] keyFor(Snapshot s, String deviceId) {
         byte[] key = s.devices.get(deviceId);
         if (key != null) {
             return key;

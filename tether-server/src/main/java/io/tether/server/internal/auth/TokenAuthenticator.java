@@ -84,6 +84,12 @@ public final class TokenAuthenticator implements Authenticator {
         }
     }
 
+    /** A session stays while the key that admitted it is still the device's key ({@link CredentialsFile#keyUnchanged}). */
+    @Override
+    public boolean stillValid(String deviceId) {
+        return credentials.keyUnchanged(deviceId);
+    }
+
     private static long longAt(byte[] b, int off) {
         long v = 0;
         for (int i = 0; i < 8; i++) {

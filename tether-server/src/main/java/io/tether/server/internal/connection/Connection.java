@@ -14,6 +14,7 @@ import io.tether.server.ConnectionInfo;
 import io.tether.server.internal.core.ConnectionState;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.handshake.ConnectionHandshake;
+import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.transport.errno.IoFailure;
 
 import javax.net.ssl.SSLException;
@@ -33,7 +34,7 @@ import java.net.SocketAddress;
  * touched only on the channel's event loop, except {@link #epoch} and the phase, which other
  * threads read.
  */
-public final class Connection extends ConnectionHandshake implements ChannelInboundHandler {
+public final class Connection extends ConnectionHandshake implements ChannelInboundHandler, DeviceThrottle.Session {
 
     public Connection(ServerContext server) {
         super(server);
@@ -120,6 +121,7 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
     private void onSessionFrame(Frame frame) {
         if (frame instanceof Frame.Data data) {
             append(data);
+            server.throttle.onData(ctx, data.payload().length, this);
         } else if (frame instanceof Frame.Ping) {
             if (!server.config.quiet()) {
                 write(Frame.Pong.INSTANCE);
@@ -139,6 +141,9 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
         inRead = false;
         writeAck();
         ctx.flush();
+        if (state == OPEN) {
+            server.throttle.afterFlush(ctx, this);
+        }
         ctx.fireChannelReadComplete();
     }
 
@@ -187,6 +192,23 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
         ctx.close();
     }
 
+    // ---- DeviceThrottle.Session (on the event loop) ----------------------------------------------
+
+    @Override
+    public boolean mayResumeReading() {
+        return state == OPEN && server.store.isWritable();
+    }
+
+    @Override
+    public void writeStalled(String why) {
+        if (state == OPEN) {
+            // No BYE: it would queue behind what the device has not read for the whole bound,
+            // and the close would wait for it.
+            setReason(Reason.SLOW_CONSUMER, null, why);
+            hardClose();
+        }
+    }
+
     // ---- Session (called from any thread) ----------------------------------------------------
 
     @Override
@@ -213,6 +235,19 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
                 abort(why, null);
             } else {
                 closeGracefully(why, null);
+            }
+        });
+    }
+
+    /**
+     * Ends the session because its device's credentials no longer admit it: BYE AUTH_FAILED with
+     * {@code why}, drain, close. Callable from any thread; a connection that is not (or no longer)
+     * an open session is left alone.
+     */
+    public void revoke(String why) {
+        ctx.executor().execute(() -> {
+            if (state == OPEN) {
+                closeGracefully(Reason.AUTH_FAILED, why);
             }
         });
     }

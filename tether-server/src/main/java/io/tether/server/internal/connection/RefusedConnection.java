@@ -65,6 +65,7 @@ public final class RefusedConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        server.admission.refusalDone();
         if (drainEnd != null) {
             drainEnd.cancel(false);
         }

@@ -10,6 +10,8 @@ import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.netty.channel.Channel;
 import io.tether.server.internal.admission.Admission;
+import io.tether.server.internal.admission.OpenFilesLimit;
+import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.Authenticator;
 import io.tether.server.MessageStore;
 import io.tether.server.SessionRegistry;
@@ -33,6 +35,10 @@ public final class ServerContext {
     public final SessionRegistry registry;
     public final Authenticator authenticator;
     public final Admission admission;
+    /** This process's open-files limit when the server was built; {@link Long#MAX_VALUE} if unlimited or unknown. */
+    public final long openFilesLimit;
+    /** Per-device rate limits and write-stall close. */
+    public final DeviceThrottle throttle;
     public final MessageStore store;
     public final Clock clock;
     public final long handshakeTimeoutNanos;
@@ -55,8 +61,12 @@ public final class ServerContext {
         this.config = config;
         this.registry = registry;
         this.authenticator = authenticator;
-        this.admission = new Admission(config.maxConnections(), config.connectRate(), config.connectBurst(),
+        this.openFilesLimit = OpenFilesLimit.soft();
+        this.admission = new Admission(config.maxConnections(), config.admission().connectionCap(openFilesLimit),
+                config.connectRate(), config.connectBurst(),
                 config.flapMaxConnects(), config.flapWindow().toNanos(), config.flapBan().toNanos(), TimeUnit.NANOSECONDS);
+        this.throttle = new DeviceThrottle(config.deviceLimits(), Counter.builder("tether.devices.throttled")
+                .description("times a device's socket stopped being read because it sent above its rate").register(meters));
         this.store = store;
         this.clock = clock;
         this.listeners = List.copyOf(listeners);

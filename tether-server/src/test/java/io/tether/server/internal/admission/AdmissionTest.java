@@ -23,6 +23,56 @@ class AdmissionTest {
     }
 
     @Test
+    void effectiveCap_isTheSmallerOfMaxConnectionsAndOpenFilesLessTheReserve() throws Exception {
+        io.tether.server.Admission config = io.tether.server.Admission.DEFAULT;
+        assertThat(config.descriptorReserve()).isEqualTo(256);
+        assertThat(config.connectionCap(300)).as("no --max-connections, limit 300").isEqualTo(44);
+        assertThat(config.connectionCap(Long.MAX_VALUE)).as("unlimited").isEqualTo(Long.MAX_VALUE);
+        assertThat(config.withMaxConnections(200).connectionCap(20_000)).as("--max-connections binds").isEqualTo(200);
+        assertThat(config.withMaxConnections(200).connectionCap(300)).as("the limit binds").isEqualTo(44);
+        assertThat(config.withDescriptorReserve(100).connectionCap(300)).isEqualTo(200);
+        assertThat(config.connectionCap(256)).as("nothing left: the server refuses to start").isZero();
+
+        // The server admits that many and refuses the next with its own cause.
+        Admission a = new Admission(200, config.withMaxConnections(200).connectionCap(300), 0, 1, 0, 1, 1, TimeUnit.SECONDS);
+        InetAddress x = InetAddress.getByName("127.0.0.1");
+        for (int i = 0; i < 44; i++) {
+            assertThat(a.admit(x, 0)).isEqualTo(Admission.Refusal.NONE);
+        }
+        assertThat(a.admit(x, 0)).isEqualTo(Admission.Refusal.OPEN_FILES);
+        assertThat(a.open()).isEqualTo(44);
+        a.closed();
+        assertThat(a.admit(x, 0)).isEqualTo(Admission.Refusal.NONE);
+    }
+
+    @Test
+    void refusalsBeingToldAtOnce_areBounded() {
+        Admission a = new Admission(1, 0, 1, 0, 1, 1, TimeUnit.SECONDS);
+        for (int i = 0; i < Admission.MAX_REFUSING; i++) {
+            assertThat(a.startRefusal()).isTrue();
+        }
+        assertThat(a.startRefusal()).as("one more would spend the reserve").isFalse();
+        a.refusalDone();
+        assertThat(a.startRefusal()).isTrue();
+    }
+
+    @Test
+    void openFilesLimit_isReadFromProcSelfLimits() throws Exception {
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("limits", "");
+        try {
+            java.nio.file.Files.writeString(f, "Limit                     Soft Limit           Hard Limit           Units\n"
+                    + "Max open files            300                  20000                files\n");
+            assertThat(OpenFilesLimit.soft(f)).isEqualTo(300);
+            java.nio.file.Files.writeString(f, "Max open files            unlimited            unlimited            files\n");
+            assertThat(OpenFilesLimit.soft(f)).isEqualTo(Long.MAX_VALUE);
+            assertThat(OpenFilesLimit.soft(f.resolveSibling("no-such-file"))).isEqualTo(Long.MAX_VALUE);
+            System.out.println("this process: open-files soft limit " + OpenFilesLimit.soft());
+        } finally {
+            java.nio.file.Files.delete(f);
+        }
+    }
+
+    @Test
     void rateLimit_isPerSourceAddress_andRefills() throws Exception {
         Admission a = new Admission(0, 10, 3, 0, 1, 1, TimeUnit.SECONDS);
         InetAddress x = InetAddress.getByName("10.0.0.1");
