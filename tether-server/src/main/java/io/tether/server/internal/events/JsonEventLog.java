@@ -89,8 +89,15 @@ public final class JsonEventLog implements EventLog {
      * @param meters      where the {@value #DROPPED_METER} counter is registered
      */
     public JsonEventLog(OutputStream out, boolean closeStream, MeterRegistry meters) {
-        this(out, closeStream, meters, DEFAULT_CAPACITY, DEFAULT_RETRY);
+        this(out, closeStream, meters, Integer.getInteger(CAPACITY_PROPERTY, DEFAULT_CAPACITY), DEFAULT_RETRY);
     }
+
+    /**
+     * JVM property that sets how many events may wait for the sink (default {@value #DEFAULT_CAPACITY},
+     * about 200 bytes each): {@code TETHER_JAVA_OPTS=-Dtether.events.queue=N}. Process tests use a
+     * small value to reach the full-queue case quickly.
+     */
+    public static final String CAPACITY_PROPERTY = "tether.events.queue";
 
     /** For tests: a smaller queue, a shorter retry. */
     JsonEventLog(OutputStream out, boolean closeStream, MeterRegistry meters, int capacity, Duration retry) {
