@@ -164,8 +164,8 @@ public final class ServeCommand implements Callable<Integer> {
     String admin;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "YAML file of option: value (same names as the flags, without dashes). Flags win; a key the "
-                    + "command does not know is an error.")
+            description = "YAML file of key: value, each key a flag's name without the leading -- "
+                    + "(heartbeat-multiplier: 2, keepalive: off, sync: false). Typed flags win; an unknown key is an error.")
     Path config;
 
     @Override
@@ -179,7 +179,7 @@ public final class ServeCommand implements Callable<Integer> {
                 b.admin(HostPort.resolve("--admin", admin));
             }
         } catch (IllegalArgumentException e) {
-            err.println("tether serve: " + e.getMessage());
+            err.println("tether serve: " + ConfigFile.blame(spec.commandLine(), e.getMessage()));
             return 2;
         }
         if ((tlsCert == null) != (tlsKey == null)) {
