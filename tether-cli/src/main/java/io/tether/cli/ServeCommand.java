@@ -197,8 +197,9 @@ public final class ServeCommand implements Callable<Integer> {
         Credentials keys = null;
         if (credentials != null) {
             try {
+                CredentialsText.checkNotBinary(credentials);
                 keys = Credentials.load(credentials);
-            } catch (IOException e) {
+            } catch (IllegalArgumentException | IOException e) {
                 err.println("tether serve: " + e.getMessage());
                 return 2;
             }
@@ -209,6 +210,13 @@ public final class ServeCommand implements Callable<Integer> {
                     + "local demo.");
             return 2;
         }
+        OutputStream eventsOut;
+        try {
+            eventsOut = events == null ? System.out : openEvents(events);
+        } catch (IllegalArgumentException e) {
+            err.println("tether serve: " + e.getMessage());
+            return 2;
+        }
         MessageStore messageStore;
         try {
             messageStore = openStore();
@@ -217,7 +225,6 @@ public final class ServeCommand implements Callable<Integer> {
             return 1;
         }
         b.store(messageStore);
-        OutputStream eventsOut = events == null ? System.out : new FileOutputStream(events.toFile(), true);
         // One registry for the server and its event log, so /metrics shows tether.events.dropped.
         io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         b.meters(meters);
@@ -271,6 +278,29 @@ public final class ServeCommand implements Callable<Integer> {
             }
         } catch (IOException e) {
             log.error("credentials not reloaded, previous keys stay in force: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Opens --events FILE for appending.
+     *
+     * @throws IllegalArgumentException naming the flag, what is wrong and the fix
+     */
+    static OutputStream openEvents(Path file) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null && !java.nio.file.Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--events " + file + ": directory " + dir + " does not exist "
+                    + "(create it first: mkdir -p " + dir + ")");
+        }
+        if (java.nio.file.Files.isDirectory(file)) {
+            throw new IllegalArgumentException("--events " + file + " is a directory (expected: a file to append to)");
+        }
+        try {
+            return new FileOutputStream(file.toFile(), true);
+        } catch (java.io.FileNotFoundException e) {
+            throw new IllegalArgumentException("--events " + file + ": cannot open for appending ("
+                    + (java.nio.file.Files.exists(file) ? "permission denied?" : "no write permission in " + dir + "?")
+                    + ")");
         }
     }
 
