@@ -221,7 +221,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             messageStore = openStore();
         } catch (IOException e) {
-            err.println("tether serve: cannot open the store in " + dataDir.toAbsolutePath() + ": " + e.getMessage());
+            err.println("tether serve: " + StoreLock.explain(dataDir, e));
             return 1;
         }
         b.store(messageStore);
@@ -312,8 +312,13 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     TetherServer.Builder builder() throws IOException {
+        InetSocketAddress listen = new InetSocketAddress(bind, port);
+        if (listen.isUnresolved()) {
+            throw new IllegalArgumentException("--bind " + bind + ": not a valid IP address, nor a host name that "
+                    + "resolves (expected an address of this machine, e.g. 127.0.0.1, 0.0.0.0 or ::)");
+        }
         TetherServer.Builder b = TetherServer.builder()
-                .bindAddress(new InetSocketAddress(bind, port))
+                .bindAddress(listen)
                 .handshakeTimeout(handshakeTimeout)
                 .heartbeat(heartbeat)
                 .heartbeatRange(minHeartbeat, maxHeartbeat)
