@@ -168,6 +168,49 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(heartbeat-multiplier: 2, keepalive: off, sync: false). Typed flags win; an unknown key is an error.")
     Path config;
 
+    /**
+     * SIGTERM, SIGINT and SIGHUP for {@code serve}. Installed by {@code main} before anything else
+     * (start-up takes a second or more of class loading, and the JVM's default would exit 143 or
+     * 130 without a word), and again before the server starts when run in-process. TERM and INT
+     * ask for a graceful stop; HUP reloads credentials, or is logged when there are none.
+     */
+    static final class Signals {
+        private static final CountDownLatch STOP = new CountDownLatch(1);
+        private static volatile String received;
+        private static volatile Runnable onHup =
+                () -> log.info("SIGHUP: nothing to reload (serve runs without --credentials)");
+        private static boolean installed;
+
+        private Signals() {
+        }
+
+        static synchronized void install() {
+            if (installed) {
+                return;
+            }
+            installed = true;
+            for (String name : new String[] {"TERM", "INT"}) {
+                Signal.handle(new Signal(name), sig -> {
+                    received = "SIG" + sig.getName();
+                    STOP.countDown();
+                });
+            }
+            Signal.handle(new Signal("HUP"), sig -> onHup.run());
+        }
+
+        /** The stop signal received so far ("SIGTERM"), or null. */
+        static String stopRequested() {
+            return received;
+        }
+    }
+
+    /** The exit of a start-up cut short by SIGTERM or SIGINT: say so, exit 0 as for any requested stop. */
+    private static int stoppedDuringStartup(PrintWriter err) {
+        err.println("tether serve: " + Signals.stopRequested() + " during start-up: stopped before serving");
+        err.flush();
+        return 0;
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
@@ -217,6 +260,9 @@ public final class ServeCommand implements Callable<Integer> {
             err.println("tether serve: " + e.getMessage());
             return 2;
         }
+        if (Signals.stopRequested() != null) {
+            return stoppedDuringStartup(err);
+        }
         MessageStore messageStore;
         try {
             messageStore = openStore();
@@ -225,12 +271,21 @@ public final class ServeCommand implements Callable<Integer> {
             return 1;
         }
         b.store(messageStore);
+        log.debug("store: {}{}; events to {}; config file {}; credentials {}", store,
+                store == StoreKind.rocksdb ? " in " + dataDir.toAbsolutePath() + (sync ? " (fsync)" : " (no fsync)") : "",
+                events == null ? "stdout" : events.toAbsolutePath(), config == null ? "none" : config.toAbsolutePath(),
+                credentials == null ? "none (--insecure-no-auth)" : credentials.toAbsolutePath());
         // One registry for the server and its event log, so /metrics shows tether.events.dropped.
         io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         b.meters(meters);
         EventLog eventLog = EventLogs.json(eventsOut, events != null, meters);
         b.listener(eventLog);
         TetherServer server = b.build();
+        if (Signals.stopRequested() != null) {
+            messageStore.close();
+            eventLog.close();
+            return stoppedDuringStartup(err);
+        }
         try {
             server.start();
         } catch (java.io.UncheckedIOException e) {
@@ -242,13 +297,11 @@ public final class ServeCommand implements Callable<Integer> {
         // SIGTERM and SIGINT end in a graceful shutdown and exit status 0: the signal is a
         // request, not a failure. (A JVM shutdown hook alone would exit 143.) The hook stays as
         // a fallback for any other way the JVM goes down.
-        CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("TERM"), sig -> stop.countDown());
-        Signal.handle(new Signal("INT"), sig -> stop.countDown());
+        Signals.install();
         ScheduledExecutorService reloader = null;
         if (keys != null) {
             Credentials file = keys;
-            Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true));
+            Signals.onHup = () -> reloadCredentials(file, true);
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
                 t.setDaemon(true);
@@ -262,7 +315,8 @@ public final class ServeCommand implements Callable<Integer> {
             eventLog.close();
         }, "tether-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        stop.await();
+        Signals.STOP.await();
+        log.info("{}: stopping", Signals.stopRequested());
         if (reloader != null) {
             reloader.shutdownNow();
         }

@@ -21,6 +21,9 @@ public final class TetherCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("serve")) {
+            ServeCommand.Signals.install();
+        }
         System.exit(execute(args));
     }
 
