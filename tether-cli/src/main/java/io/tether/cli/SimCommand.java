@@ -45,8 +45,9 @@ import java.util.concurrent.atomic.LongAdder;
  * line on stdout.
  */
 @Command(name = "sim", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs N simulated devices against a gateway and prints one JSON summary line:",
-                "devices, connected, messages sent and acked, closes seen by reason (plus detection lateness for silent).",
+        description = {"Runs N simulated devices against a gateway and prints one JSON summary line.",
+                "The summary has devices, connected, messages sent and acked, closes seen by reason (plus detection "
+                        + "lateness for silent). Exit 1 (and why, on stderr) when no device completed a handshake.",
                 "Behaviours:",
                 "  normal  the SDK: heartbeat, send --messages, reconnect with backoff",
                 "  late    like normal, but PINGs come at 1.3 x the interval (inside the 1.5 x tolerance)",

@@ -37,6 +37,7 @@ public final class TetherCommand implements Runnable {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setParameterExceptionHandler(TetherCommand::parameterError);
         everyVersion(cl);
+        cl.setHelpFactory(TetherCommand::help);
         // A flag given twice is an error (picocli's default, kept on purpose: with two values
         // one of them is a mistake). --config FILE supplies defaults, which typed flags override.
         try {
@@ -46,6 +47,35 @@ public final class TetherCommand implements Runnable {
             return 2;
         }
         return cl.execute(args);
+    }
+
+    /**
+     * Help without {@code [=<fieldName>]} after boolean flags: they take an optional true or false
+     * (so that {@code --no-sync} and a config file's {@code sync: false} work), which the usage
+     * need not spell out.
+     */
+    private static CommandLine.Help help(CommandLine.Model.CommandSpec spec, CommandLine.Help.ColorScheme colors) {
+        return new CommandLine.Help(spec, colors) {
+            @Override
+            public CommandLine.Help.IParamLabelRenderer parameterLabelRenderer() {
+                CommandLine.Help.IParamLabelRenderer plain = super.parameterLabelRenderer();
+                return new CommandLine.Help.IParamLabelRenderer() {
+                    @Override
+                    public CommandLine.Help.Ansi.Text renderParameterLabel(CommandLine.Model.ArgSpec arg,
+                            CommandLine.Help.Ansi ansi, java.util.List<CommandLine.Help.Ansi.IStyle> styles) {
+                        if (arg.isOption() && (arg.type() == boolean.class || arg.type() == Boolean.class)) {
+                            return ansi.new Text("");
+                        }
+                        return plain.renderParameterLabel(arg, ansi, styles);
+                    }
+
+                    @Override
+                    public String separator() {
+                        return plain.separator();
+                    }
+                };
+            }
+        };
     }
 
     /** {@code -V} on every subcommand prints the version, as on {@code tether} itself. */
