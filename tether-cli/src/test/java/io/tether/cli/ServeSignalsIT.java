@@ -71,4 +71,38 @@ class ServeSignalsIT {
             p.destroyForcibly();
         }
     }
+
+    /** Issue 12 item 5: the "listening" line says whether TLS is on, and with which files. */
+    @Test
+    void listeningLine_saysTlsIsOn_andWhichCertificate(@TempDir Path dir) throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        Process gen = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.toString(), "-out", cert.toString(),
+                "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.log").toFile()).start();
+        assertThat(gen.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(gen.exitValue()).as("openssl").isZero();
+        for (boolean tls : new boolean[] {true, false}) {
+            Path log = dir.resolve("serve.log");
+            Process p = tls
+                    ? serve(dir, "INFO", "--store", "memory", "--tls-cert", cert.toString(), "--tls-key", key.toString())
+                    : serve(dir, "INFO", "--store", "memory");
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("listening on"));
+                String line = Files.readString(log).lines().filter(l -> l.contains("listening on")).findFirst().orElseThrow();
+                System.out.println(line);
+                if (tls) {
+                    assertThat(line).contains("TLS on (certificate " + cert + ", key " + key + ")");
+                } else {
+                    assertThat(line).contains("plaintext (no TLS)");
+                }
+                signal(p, "TERM");
+                assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            } finally {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
 }
