@@ -366,6 +366,9 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     TetherServer.Builder builder() throws IOException {
+        if (port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("--port " + port + " (expected: 0 to 65535; 0 = any free port)");
+        }
         InetSocketAddress listen = new InetSocketAddress(bind, port);
         if (listen.isUnresolved()) {
             throw new IllegalArgumentException("--bind " + bind + ": not a valid IP address, nor a host name that "

@@ -8,7 +8,6 @@ import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
 import io.tether.client.ClientTls;
 import io.tether.client.TetherClient;
-import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.protocol.auth.DeviceToken;
 import io.tether.transport.HostPort;
@@ -196,10 +195,11 @@ public final class SimCommand implements Callable<Integer> {
         atLeast("--id-offset", idOffset, 0);
         try {
             // Every id the run will use must be valid: fail here, not once per connection.
-            Protocol.checkDeviceId(idPrefix + idOffset);
-            Protocol.checkDeviceId(idPrefix + (idOffset + devices - 1));
+            CredentialsText.checkId("--id-prefix (device id " + idPrefix + idOffset + ")", idPrefix + idOffset);
+            CredentialsText.checkId("--id-prefix (device id " + idPrefix + (idOffset + devices - 1) + ")",
+                    idPrefix + (idOffset + devices - 1));
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--id-prefix: " + e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Run run = new Run(this, addr);
         try {

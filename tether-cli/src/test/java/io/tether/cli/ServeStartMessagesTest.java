@@ -28,4 +28,14 @@ class ServeStartMessagesTest {
                     .contains(data.toString()).doesNotContain("Resource temporarily unavailable");
         }
     }
+
+    @Test
+    void portOutOfRange_andSimIdPrefix_speakInFlags() {
+        Cli port = Cli.run("serve", "--port", "70000", "--insecure-no-auth", "--store", "memory");
+        assertThat(port.code()).isEqualTo(2);
+        assertThat(port.err()).contains("--port 70000 (expected: 0 to 65535");
+        Cli prefix = Cli.run("sim", "--target", "127.0.0.1:1", "--id-prefix", "a b");
+        assertThat(prefix.code()).isEqualTo(2);
+        assertThat(prefix.err()).contains("--id-prefix").contains("a space").doesNotContain("deviceId");
+    }
 }
