@@ -29,12 +29,58 @@ import java.util.TreeSet;
 final class ConfigFile implements CommandLine.IDefaultValueProvider {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
+    private final Path file;
     private final Map<String, String> values;
     private final CommandLine.IDefaultValueProvider fallback;
+    /** The arguments typed on the command line: a key typed there is not the file's doing. */
+    private List<String> typed = List.of();
 
-    private ConfigFile(Map<String, String> values, CommandLine.IDefaultValueProvider fallback) {
+    private ConfigFile(Path file, Map<String, String> values, CommandLine.IDefaultValueProvider fallback) {
+        this.file = file;
         this.values = values;
         this.fallback = fallback;
+    }
+
+    /**
+     * The message of a command-line error, naming the config file and key when the bad value came
+     * from the file rather than from a typed flag.
+     */
+    static String blame(CommandLine cl, CommandLine.ParameterException e) {
+        String message = e.getMessage();
+        if (cl.getDefaultValueProvider() instanceof ConfigFile cf && e.getArgSpec() instanceof OptionSpec o
+                && cf.fromFile(key(o))) {
+            String prefix = "Invalid value for option '" + o.longestName() + "': ";
+            String why = message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+            return "config file " + cf.file + ": " + key(o) + ": " + why;
+        }
+        return message;
+    }
+
+    /**
+     * {@code message} (from the server's builder, which names options as the keys do, e.g.
+     * "heartbeat-multiplier 0.5 (...)") prefixed with the config file when its first word is a key
+     * that came from the file.
+     */
+    static String blame(CommandLine cl, String message) {
+        if (cl.getDefaultValueProvider() instanceof ConfigFile cf && message != null) {
+            String first = message.split("[ :]", 2)[0].replaceFirst("^--", "");
+            if (cf.fromFile(first)) {
+                return "config file " + cf.file + ": " + message;
+            }
+        }
+        return message;
+    }
+
+    private boolean fromFile(String key) {
+        if (!values.containsKey(key)) {
+            return false;
+        }
+        for (String a : typed) {
+            if (a.equals("--" + key) || a.startsWith("--" + key + "=") || a.equals("--no-" + key)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A user's mistake in the config file: the message names the file and the key. */
@@ -82,20 +128,37 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
             }
         }
         if (file != null) {
-            sub.setDefaultValueProvider(load(sub.getCommandSpec(), Path.of(file), sub.getDefaultValueProvider()));
+            ConfigFile cf = load(sub.getCommandSpec(), Path.of(file), sub.getDefaultValueProvider());
+            cf.typed = List.of(args);
+            sub.setDefaultValueProvider(cf);
         }
     }
 
     static ConfigFile load(CommandSpec spec, Path file, CommandLine.IDefaultValueProvider fallback) throws ConfigException {
         JsonNode root;
+        String text;
         try {
-            root = YAML.readTree(Files.readString(file));
+            text = Files.readString(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigException("config file " + file + " does not exist (--config FILE)");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new ConfigException("config file " + file + ": permission denied");
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new ConfigException("config file " + file + " is not text (not UTF-8): is it the right file?");
         } catch (IOException e) {
             throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
         }
+        try {
+            root = YAML.readTree(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+            String why = e.getOriginalMessage().lines().findFirst().orElse("").strip();
+            throw new ConfigException("config file " + file + " is not valid YAML"
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")") + ": " + why);
+        }
         Map<String, String> values = new LinkedHashMap<>();
         if (root == null || root.isMissingNode() || root.isNull()) {
-            return new ConfigFile(values, fallback);
+            return new ConfigFile(file, values, fallback);
         }
         if (!root.isObject()) {
             throw new ConfigException("config file " + file + ": expected a map of option: value");
@@ -110,10 +173,14 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
             JsonNode v = e.getValue();
             if (option.type() == boolean.class || option.type() == Boolean.class) {
                 if (!v.isBoolean()) {
-                    throw new ConfigException("config file " + file + ": " + e.getKey() + " '" + v.asText()
+                    throw new ConfigException("config file " + file + ": " + e.getKey() + ": '" + v.asText()
                             + "' (expected: true or false)");
                 }
                 values.put(e.getKey(), Boolean.toString(v.asBoolean()));
+            } else if (v.isBoolean()) {
+                // YAML 1.1 reads a bare off (and no, on, yes) as a boolean: "keepalive: off" means
+                // the option's own word off, as on the command line.
+                values.put(e.getKey(), v.asBoolean() ? "on" : "off");
             } else if (v.isArray()) {
                 List<String> parts = new ArrayList<>();
                 v.forEach(x -> parts.add(x.asText()));
@@ -125,7 +192,7 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
                 values.put(e.getKey(), v.asText());
             }
         }
-        return new ConfigFile(values, fallback);
+        return new ConfigFile(file, values, fallback);
     }
 
     private static String key(OptionSpec o) {

@@ -179,6 +179,8 @@ final class RawSimDevice {
             }
             if (timeoutMillis >= 0 && welcomed) {
                 run.closed(seen == null ? Reason.PEER_CLOSED : seen, closingOurselves);
+            } else if (!welcomed && seen != null) {
+                run.refused(seen);   // BYE instead of WELCOME
             }
             done();
         }

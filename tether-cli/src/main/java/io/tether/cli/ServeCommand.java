@@ -218,9 +218,52 @@ public final class ServeCommand implements Callable<Integer> {
     String admin;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "YAML file of option: value (same names as the flags, without dashes). Flags win; a key the "
-                    + "command does not know is an error.")
+            description = "YAML file of key: value, each key a flag's name without the leading -- "
+                    + "(heartbeat-multiplier: 2, keepalive: off, sync: false). Typed flags win; an unknown key is an error.")
     Path config;
+
+    /**
+     * SIGTERM, SIGINT and SIGHUP for {@code serve}. Installed by {@code main} before anything else
+     * (start-up takes a second or more of class loading, and the JVM's default would exit 143 or
+     * 130 without a word), and again before the server starts when run in-process. TERM and INT
+     * ask for a graceful stop; HUP reloads credentials, or is logged when there are none.
+     */
+    static final class Signals {
+        private static final CountDownLatch STOP = new CountDownLatch(1);
+        private static volatile String received;
+        private static volatile Runnable onHup =
+                () -> log.info("SIGHUP: nothing to reload (serve runs without --credentials)");
+        private static boolean installed;
+
+        private Signals() {
+        }
+
+        static synchronized void install() {
+            if (installed) {
+                return;
+            }
+            installed = true;
+            for (String name : new String[] {"TERM", "INT"}) {
+                Signal.handle(new Signal(name), sig -> {
+                    received = "SIG" + sig.getName();
+                    STOP.countDown();
+                });
+            }
+            Signal.handle(new Signal("HUP"), sig -> onHup.run());
+        }
+
+        /** The stop signal received so far ("SIGTERM"), or null. */
+        static String stopRequested() {
+            return received;
+        }
+    }
+
+    /** The exit of a start-up cut short by SIGTERM or SIGINT: say so, exit 0 as for any requested stop. */
+    private static int stoppedDuringStartup(PrintWriter err) {
+        err.println("tether serve: " + Signals.stopRequested() + " during start-up: stopped before serving");
+        err.flush();
+        return 0;
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -233,7 +276,7 @@ public final class ServeCommand implements Callable<Integer> {
                 b.admin(HostPort.resolve("--admin", admin));
             }
         } catch (IllegalArgumentException e) {
-            err.println("tether serve: " + e.getMessage());
+            err.println("tether serve: " + ConfigFile.blame(spec.commandLine(), e.getMessage()));
             return 2;
         }
         if ((tlsCert == null) != (tlsKey == null)) {
@@ -251,8 +294,9 @@ public final class ServeCommand implements Callable<Integer> {
         Credentials keys = null;
         if (credentials != null) {
             try {
+                CredentialsText.checkNotBinary(credentials);
                 keys = Credentials.load(credentials);
-            } catch (IOException e) {
+            } catch (IllegalArgumentException | IOException e) {
                 err.println("tether serve: " + e.getMessage());
                 return 2;
             }
@@ -263,21 +307,39 @@ public final class ServeCommand implements Callable<Integer> {
                     + "local demo.");
             return 2;
         }
+        OutputStream eventsOut;
+        try {
+            eventsOut = events == null ? System.out : openEvents(events);
+        } catch (IllegalArgumentException e) {
+            err.println("tether serve: " + e.getMessage());
+            return 2;
+        }
+        if (Signals.stopRequested() != null) {
+            return stoppedDuringStartup(err);
+        }
         MessageStore messageStore;
         try {
             messageStore = openStore();
         } catch (IOException e) {
-            err.println("tether serve: cannot open the store in " + dataDir.toAbsolutePath() + ": " + e.getMessage());
+            err.println("tether serve: " + StoreLock.explain(dataDir, e));
             return 1;
         }
         b.store(messageStore);
-        OutputStream eventsOut = events == null ? System.out : new FileOutputStream(events.toFile(), true);
+        log.debug("store: {}{}; events to {}; config file {}; credentials {}", store,
+                store == StoreKind.rocksdb ? " in " + dataDir.toAbsolutePath() + (sync ? " (fsync)" : " (no fsync)") : "",
+                events == null ? "stdout" : events.toAbsolutePath(), config == null ? "none" : config.toAbsolutePath(),
+                credentials == null ? "none (--insecure-no-auth)" : credentials.toAbsolutePath());
         // One registry for the server and its event log, so /metrics shows tether.events.dropped.
         io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         b.meters(meters);
         EventLog eventLog = EventLogs.json(eventsOut, events != null, meters);
         b.listener(eventLog);
         TetherServer server = b.build();
+        if (Signals.stopRequested() != null) {
+            messageStore.close();
+            eventLog.close();
+            return stoppedDuringStartup(err);
+        }
         try {
             server.start();
         } catch (java.io.UncheckedIOException e) {
@@ -289,13 +351,11 @@ public final class ServeCommand implements Callable<Integer> {
         // SIGTERM and SIGINT end in a graceful shutdown and exit status 0: the signal is a
         // request, not a failure. (A JVM shutdown hook alone would exit 143.) The hook stays as
         // a fallback for any other way the JVM goes down.
-        CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("TERM"), sig -> stop.countDown());
-        Signal.handle(new Signal("INT"), sig -> stop.countDown());
+        Signals.install();
         ScheduledExecutorService reloader = null;
         if (keys != null) {
             Credentials file = keys;
-            Signal.handle(new Signal("HUP"), sig -> reloadCredentials(file, true, server));
+            Signals.onHup = () -> reloadCredentials(file, true, server);
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
                 t.setDaemon(true);
@@ -309,7 +369,8 @@ public final class ServeCommand implements Callable<Integer> {
             eventLog.close();
         }, "tether-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        stop.await();
+        Signals.STOP.await();
+        log.info("{}: stopping", Signals.stopRequested());
         if (reloader != null) {
             reloader.shutdownNow();
         }
@@ -330,6 +391,29 @@ public final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Opens --events FILE for appending.
+     *
+     * @throws IllegalArgumentException naming the flag, what is wrong and the fix
+     */
+    static OutputStream openEvents(Path file) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir != null && !java.nio.file.Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--events " + file + ": directory " + dir + " does not exist "
+                    + "(create it first: mkdir -p " + dir + ")");
+        }
+        if (java.nio.file.Files.isDirectory(file)) {
+            throw new IllegalArgumentException("--events " + file + " is a directory (expected: a file to append to)");
+        }
+        try {
+            return new FileOutputStream(file.toFile(), true);
+        } catch (java.io.FileNotFoundException e) {
+            throw new IllegalArgumentException("--events " + file + ": cannot open for appending ("
+                    + (java.nio.file.Files.exists(file) ? "permission denied?" : "no write permission in " + dir + "?")
+                    + ")");
+        }
+    }
+
     private MessageStore openStore() throws IOException {
         if (store == StoreKind.memory) {
             return MessageStores.inMemory();
@@ -338,8 +422,16 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     TetherServer.Builder builder() throws IOException {
+        if (port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("--port " + port + " (expected: 0 to 65535; 0 = any free port)");
+        }
+        InetSocketAddress listen = new InetSocketAddress(bind, port);
+        if (listen.isUnresolved()) {
+            throw new IllegalArgumentException("--bind " + bind + ": not a valid IP address, nor a host name that "
+                    + "resolves (expected an address of this machine, e.g. 127.0.0.1, 0.0.0.0 or ::)");
+        }
         TetherServer.Builder b = TetherServer.builder()
-                .bindAddress(new InetSocketAddress(bind, port))
+                .bindAddress(listen)
                 .handshakeTimeout(handshakeTimeout)
                 .heartbeat(heartbeat)
                 .heartbeatRange(minHeartbeat, maxHeartbeat)

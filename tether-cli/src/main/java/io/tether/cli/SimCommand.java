@@ -8,7 +8,6 @@ import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
 import io.tether.client.ClientTls;
 import io.tether.client.TetherClient;
-import io.tether.protocol.Protocol;
 import io.tether.protocol.Reason;
 import io.tether.protocol.auth.DeviceToken;
 import io.tether.transport.HostPort;
@@ -45,8 +44,9 @@ import java.util.concurrent.atomic.LongAdder;
  * line on stdout.
  */
 @Command(name = "sim", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs N simulated devices against a gateway and prints one JSON summary line:",
-                "devices, connected, messages sent and acked, closes seen by reason (plus detection lateness for silent).",
+        description = {"Runs N simulated devices against a gateway and prints one JSON summary line.",
+                "The summary has devices, connected, messages sent and acked, closes seen by reason (plus detection "
+                        + "lateness for silent). Exit 1 (and why, on stderr) when no device completed a handshake.",
                 "Behaviours:",
                 "  normal  the SDK: heartbeat, send --messages, reconnect with backoff",
                 "  late    like normal, but PINGs come at 1.3 x the interval (inside the 1.5 x tolerance)",
@@ -136,7 +136,7 @@ public final class SimCommand implements Callable<Integer> {
      * Keeps up to {@code window} messages of one device in flight: each acknowledgement sends the
      * next. Records the ack latency of each message.
      */
-    private static final class Sender {
+    static final class Sender {
         private final Run run;
         private final TetherClient client;
         private final int total;
@@ -186,15 +186,20 @@ public final class SimCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (devices < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--devices: " + devices + " (expected: >= 1)");
-        }
+        atLeast("--devices", devices, 1);
+        atLeast("--payload-size", payloadSize, 0);
+        atLeast("--threads", threads, 0);
+        atLeast("--concurrency", concurrency, 1);
+        atLeast("--messages", messages, 0);
+        atLeast("--window", window, 0);
+        atLeast("--id-offset", idOffset, 0);
         try {
             // Every id the run will use must be valid: fail here, not once per connection.
-            Protocol.checkDeviceId(idPrefix + idOffset);
-            Protocol.checkDeviceId(idPrefix + (idOffset + devices - 1));
+            CredentialsText.checkId("--id-prefix (device id " + idPrefix + idOffset + ")", idPrefix + idOffset);
+            CredentialsText.checkId("--id-prefix (device id " + idPrefix + (idOffset + devices - 1) + ")",
+                    idPrefix + (idOffset + devices - 1));
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--id-prefix: " + e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Run run = new Run(this, addr);
         try {
@@ -208,7 +213,21 @@ public final class SimCommand implements Callable<Integer> {
         }
         spec.commandLine().getOut().println(run.summary());
         spec.commandLine().getOut().flush();
+        String why = run.whyNothingWorked();
+        if (why != null) {
+            spec.commandLine().getErr().println("tether sim: no device completed a handshake with " + target + ": " + why);
+            spec.commandLine().getErr().flush();
+            return 1;
+        }
         return 0;
+    }
+
+    /** @throws CommandLine.ParameterException naming the flag, the value and the least it may be */
+    private void atLeast(String flag, long value, long min) {
+        if (value < min) {
+            throw new CommandLine.ParameterException(spec.commandLine(), flag + " " + value + ": expected " + min
+                    + " or more" + (flag.equals("--threads") ? " (0 = number of cores)" : ""));
+        }
     }
 
     private InetSocketAddress source(int i) throws IOException {
@@ -221,8 +240,11 @@ public final class SimCommand implements Callable<Integer> {
     private void runClients(Run run) throws Exception {
         List<TetherClient> clients = new ArrayList<>(devices);
         Semaphore inFlight = new Semaphore(concurrency);
+        long end = System.nanoTime() + duration.toNanos();
         for (int i = 0; i < devices; i++) {
-            inFlight.acquire();
+            if (!inFlight.tryAcquire(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                break;   // --duration is over while handshakes still wait: the devices not started stay out
+            }
             InetSocketAddress src = source(i);
             TetherClient.Builder b = TetherClient.builder()
                     .target(run.target)
@@ -237,6 +259,11 @@ public final class SimCommand implements Callable<Integer> {
                         public void onDisconnected(Reason reason, Throwable cause) {
                             run.countClose(reason);
                         }
+
+                        @Override
+                        public void onBye(io.tether.client.Goodbye bye) {
+                            run.refused(bye.reason());
+                        }
                     });
             if (src != null) {
                 b.localAddress(src.getAddress());
@@ -249,19 +276,22 @@ public final class SimCommand implements Callable<Integer> {
             }
             TetherClient c = b.build();
             clients.add(c);
+            Sender sender = new Sender(run, c, messages, window > 0 ? window : messages);
             c.connect().whenComplete((v, e) -> {
                 inFlight.release();
                 if (e == null) {
                     run.handshake();
+                    // From the session on: an ack latency is the DATA's round trip, not the
+                    // connect and handshake before it.
+                    sender.start();
                 }
             });
-            new Sender(run, c, messages, window > 0 ? window : messages).start();
         }
-        long end = System.nanoTime() + duration.toNanos();
         while (System.nanoTime() < end && !(stopWhenAcked && messages > 0 && run.allAcked())) {
             Thread.sleep(Math.min(100, Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime()))));
         }
         run.connectedAtEnd = clients.stream().filter(TetherClient::isConnected).count();
+        run.sdkConnectFailures = clients.stream().mapToLong(c -> c.stats().connectFailures()).sum();
         run.stopping = true;
         List<CompletableFuture<Void>> closed = new ArrayList<>(clients.size());
         for (TetherClient c : clients) {
@@ -281,7 +311,9 @@ public final class SimCommand implements Callable<Integer> {
         Semaphore inFlight = new Semaphore(concurrency);
         long end = System.nanoTime() + duration.toNanos();
         for (int i = 0; i < devices; i++) {
-            inFlight.acquire();
+            if (!inFlight.tryAcquire(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                break;
+            }
             RawSimDevice d = new RawSimDevice(run, idPrefix + (idOffset + i), source(i));
             connectLoop(run, d, inFlight, finished);
         }
@@ -365,7 +397,10 @@ public final class SimCommand implements Callable<Integer> {
         private final LongAdder flaps = new LongAdder();
         private final Map<String, LongAdder> closes = new ConcurrentHashMap<>();
         private final Map<String, LongAdder> connectFailures = new ConcurrentHashMap<>();
-        private final Recorder detection = new Recorder(3);
+        /** Lateness of each detected death, ms; negative when the BYE came before the device's own estimate. */
+        private final List<Double> detection = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final Map<String, LongAdder> refusals = new ConcurrentHashMap<>();
+        volatile long sdkConnectFailures;
         private final Recorder ackLatency = new Recorder(3);
         private final AtomicLong firstAckNanos = new AtomicLong();
         private final AtomicLong lastAckNanos = new AtomicLong();
@@ -468,7 +503,41 @@ public final class SimCommand implements Callable<Integer> {
 
         void detected(double lateMillis) {
             detections.increment();
-            detection.recordValue(Math.max(0, Math.round(lateMillis * 1000)));
+            detection.add(lateMillis);
+        }
+
+        /** The server sent BYE (before or after a WELCOME). */
+        void refused(Reason reason) {
+            if (!stopping) {
+                refusals.computeIfAbsent(reason.name(), k -> new LongAdder()).increment();
+            }
+        }
+
+        /** Why no device got a session, for stderr; null when at least one did. */
+        String whyNothingWorked() {
+            if (handshakes.sum() > 0) {
+                return null;
+            }
+            Map<String, Long> byes = new java.util.TreeMap<>();
+            refusals.forEach((k, v) -> byes.put(k, v.sum()));
+            closes.forEach((k, v) -> byes.merge(k, v.sum(), Math::max));
+            Map<String, Long> failures = new java.util.TreeMap<>();
+            connectFailures.forEach((k, v) -> failures.put(k, v.sum()));
+            if (!byes.isEmpty() && failures.isEmpty()) {
+                return "every HELLO was refused " + byes + (byes.containsKey("AUTH_FAILED")
+                        ? " (check --secret and --id-prefix against the server's credentials file)" : "");
+            }
+            if (!failures.isEmpty()) {
+                return "connecting failed " + failures + (failures.containsKey("ECONNREFUSED")
+                        ? " (is a server listening there?)" : "");
+            }
+            if (sdkConnectFailures > 0) {
+                return sdkConnectFailures + " connection attempts failed before TCP connected (is a server listening "
+                        + "there, and reachable?)" + (byes.isEmpty() ? "" : "; closes " + byes);
+            }
+            return byes.isEmpty() ? "no connection got an answer within --duration (is a server listening there, and "
+                    + "reachable? a longer --duration waits longer)"
+                    : "connections closed before a WELCOME " + byes;
         }
 
         void stop() {
@@ -479,6 +548,16 @@ public final class SimCommand implements Callable<Integer> {
             if (group != null) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
             }
+        }
+
+        /** The nearest-rank percentile of sorted {@code values}. */
+        static double percentile(double[] values, double p) {
+            int rank = (int) Math.ceil(p / 100 * values.length);
+            return values[Math.max(0, Math.min(values.length - 1, rank - 1))];
+        }
+
+        private static double round3(double v) {
+            return Math.round(v * 1000) / 1000.0;
         }
 
         String summary() throws IOException {
@@ -522,12 +601,16 @@ public final class SimCommand implements Callable<Integer> {
                     g.writeEndObject();
                 }
                 if (detections.sum() > 0) {
-                    Histogram h = detection.getIntervalHistogram();
+                    double[] late;
+                    synchronized (detection) {
+                        late = detection.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                    }
                     g.writeObjectFieldStart("detectionLateMs");
-                    g.writeNumberField("count", h.getTotalCount());
-                    g.writeNumberField("p50", h.getValueAtPercentile(50) / 1000.0);
-                    g.writeNumberField("p99", h.getValueAtPercentile(99) / 1000.0);
-                    g.writeNumberField("max", h.getMaxValue() / 1000.0);
+                    g.writeNumberField("count", late.length);
+                    g.writeNumberField("min", round3(late[0]));
+                    g.writeNumberField("p50", round3(percentile(late, 50)));
+                    g.writeNumberField("p99", round3(percentile(late, 99)));
+                    g.writeNumberField("max", round3(late[late.length - 1]));
                     g.writeEndObject();
                 }
                 g.writeNumberField("elapsedMs", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));

@@ -69,7 +69,8 @@ public final class StoreCommand implements Callable<Integer> {
             name = "dump",
             mixinStandardHelpOptions = true,
             description = {
-                "Prints stored messages as JSON lines, in (device, seq) order:",
+                "Prints stored messages as JSON lines, in (device, seq) order.",
+                "For example:",
                 "{\"device\":\"meter-0042\",\"seq\":1,\"receivedAt\":\"2026-11-26T06:00:00.123Z\",\"payload\":\"<base64>\"}",
                 "receivedAt is the server's receive time in UTC; payload is standard base64 (RFC 4648) with padding."
             })
@@ -132,7 +133,8 @@ public final class StoreCommand implements Callable<Integer> {
             name = "stats",
             mixinStandardHelpOptions = true,
             description = {
-                "Prints one JSON line per device, then a total line:",
+                "Prints one JSON line per device, then a total line.",
+                "For example:",
                 "{\"device\":\"meter-0042\",\"messages\":120,\"firstSeq\":1,\"lastSeq\":120}",
                 "{\"devices\":1,\"messages\":120}",
                 "messages < lastSeq - firstSeq + 1 means the device skipped seqs (a gap)."

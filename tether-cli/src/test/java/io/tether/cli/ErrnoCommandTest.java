@@ -120,6 +120,16 @@ class ErrnoCommandTest {
                 .allSatisfy(line -> assertThat(line).matches("E[A-Z]+ +\\d+ \\S.*"));
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"EMFILE", "ENFILE", "ENOBUFS", "EADDRINUSE",
+            "EADDRNOTAVAIL", "EHOSTDOWN", "ENETDOWN", "ENOSPC", "EAGAIN"})
+    void errnosAGatewayMeets_areExplained_withWhatTetherDoes(String name) {
+        Run r = run(name);
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).startsWith(name + " (").contains("What Tether does:");
+    }
+
     @Test
     void allWithAName_isAUsageError() {
         assertThat(run("--all", "EPIPE").exitCode()).isEqualTo(2);

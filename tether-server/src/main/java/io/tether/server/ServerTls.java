@@ -39,7 +39,12 @@ public final class ServerTls {
                 "certificate " + certificateChainPem + ", key " + privateKeyPem);
     }
 
-    SslContext context() {
+    /** The files it was read from, for logs. */
+    String description() {
+        return description;
+    }
+
+        SslContext context() {
         return context;
     }
 

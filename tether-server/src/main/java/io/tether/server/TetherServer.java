@@ -58,6 +58,8 @@ public final class TetherServer implements AutoCloseable {
     private final MeterRegistry meters;
     private final Authenticator authenticator;
     private final SslContext tls;
+    /** For the "listening" line: the certificate and key files, or null without TLS. */
+    private final String tlsDescription;
     private final ServerContext context;
     private final ChannelGroup connections = new DefaultChannelGroup("tether-connections", GlobalEventExecutor.INSTANCE);
     private EventLoopGroup bossGroup;
@@ -75,6 +77,7 @@ public final class TetherServer implements AutoCloseable {
         this.meters = b.meters;
         this.authenticator = b.authenticator;
         this.tls = b.tls;
+        this.tlsDescription = b.tlsDescription;
         this.adminAddress = b.adminAddress;
         this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters);
     }
@@ -165,7 +168,8 @@ public final class TetherServer implements AutoCloseable {
             log.warn("AUTHENTICATION IS OFF: any client can claim any device id, take over its session and "
                     + "send data in its name. Use only for local demos and tests.");
         }
-        log.info("listening on {} ({} transport; {})", HostPort.format(serverChannel.localAddress()), transport, config);
+        log.info("listening on {}, {} ({} transport; {})", HostPort.format(serverChannel.localAddress()),
+                tlsDescription == null ? "plaintext (no TLS)" : "TLS on (" + tlsDescription + ")", transport, config);
         log.info("connection cap {}: {}", cap == Long.MAX_VALUE ? "none" : cap, capReason(cap));
         return this;
     }
@@ -349,6 +353,7 @@ public final class TetherServer implements AutoCloseable {
         private MessageStore store;
         private Authenticator authenticator = NO_AUTH;
         private SslContext tls;
+        private String tlsDescription;
         private MeterRegistry meters;
         private Clock clock = Clock.systemUTC();
         private final List<SessionListener> listeners = new ArrayList<>();
@@ -595,6 +600,7 @@ public final class TetherServer implements AutoCloseable {
         /** TLS on the device port; off by default. */
         public Builder tls(ServerTls tls) {
             this.tls = Objects.requireNonNull(tls, "tls").context();
+            this.tlsDescription = tls.description();
             return this;
         }
 

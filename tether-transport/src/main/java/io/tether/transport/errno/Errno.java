@@ -81,6 +81,21 @@ public enum Errno {
                             + " `tether sockets` compares the kernel's socket table with the"
                             + " session registry.")),
 
+    ENOSPC(28, "No space left on device",
+            List.of(
+                    "The filesystem of --data-dir or of --events FILE is full (or out of inodes):"
+                            + " a burst of traffic, logs of another program on the same disk, a"
+                            + " store that is never trimmed.",
+                    "Not a socket error: the store's write-ahead log or the event log cannot grow."),
+            List.of(
+                    "Store: the failed batch is not acknowledged; those sessions are closed with"
+                            + " IO_ERROR and new HELLOs get BYE SERVER_BUSY, so devices keep the"
+                            + " messages and resend them after reconnecting. Nothing acknowledged"
+                            + " is lost.",
+                    "Event log: events are dropped and counted (tether.events.dropped in /metrics),"
+                            + " devices are still served, and writing resumes once space is freed.",
+                    "Free space (or move --data-dir), then check `tether doctor`.")),
+
     EPIPE(32, "Broken pipe",
             List.of(
                     "We wrote to a connection that the device had already closed: the device sent"
@@ -115,6 +130,17 @@ public enum Errno {
                     "At startup the server fails to start and names the address.",
                     "Load generators spread over several loopback source addresses (127.0.0.x)"
                             + " to avoid running out of ports.")),
+
+    ENETDOWN(100, "Network is down",
+            List.of(
+                    "The local interface the traffic leaves by went down: a cable pulled, a VPN or"
+                            + " cellular modem link dropped, `ip link set dev X down`.",
+                    "A container or namespace whose network was torn down under the process."),
+            List.of(
+                    "On a live connection: closes the session with IO_ERROR; the device reconnects"
+                            + " once the link is back (the listening socket stays open).",
+                    "On a device's connect: the client SDK counts a failed attempt and retries with"
+                            + " backoff and jitter.")),
 
     ENETUNREACH(101, "Network is unreachable",
             List.of(

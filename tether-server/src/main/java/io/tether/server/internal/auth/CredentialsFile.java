@@ -218,6 +218,10 @@ public final class CredentialsFile {
             out.add(line);
         }
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        // Owner-only from the start: the keys let anyone who reads them pose as the devices.
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         Files.write(tmp, out);
         Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }

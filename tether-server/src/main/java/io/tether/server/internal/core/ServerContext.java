@@ -90,12 +90,18 @@ public final class ServerContext {
         Admission.Refusal[] refusals = Admission.Refusal.values();
         this.refused = new Counter[refusals.length];
         for (Admission.Refusal r : refusals) {
+            if (r == Admission.Refusal.NONE) {
+                continue;   // not a refusal: no counter that is always 0
+            }
             refused[r.ordinal()] = Counter.builder("tether.connections.refused")
                     .description("connections refused at accept, by cause").tag("cause", r.name()).register(meters);
         }
         Authenticator.Verdict[] verdicts = Authenticator.Verdict.values();
         this.authFailures = new Counter[verdicts.length];
         for (Authenticator.Verdict v : verdicts) {
+            if (v == Authenticator.Verdict.OK) {
+                continue;   // not a failure
+            }
             authFailures[v.ordinal()] = Counter.builder("tether.auth.failures")
                     .description("HELLOs refused, by cause").tag("cause", v.name()).register(meters);
         }
@@ -167,7 +173,9 @@ public final class ServerContext {
     }
 
     public void authFailed(Authenticator.Verdict verdict) {
-        authFailures[verdict.ordinal()].increment();
+        if (verdict != Authenticator.Verdict.OK) {
+            authFailures[verdict.ordinal()].increment();
+        }
     }
 
     public void fireGap(String deviceId, long sessionId, long seq) {
