@@ -223,6 +223,17 @@ public final class CredentialsFile {
         Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                 java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         Files.write(tmp, out);
+        if (Files.exists(path)) {
+            // An existing file keeps its mode, owner and group: an operator who gave the service
+            // user read access (0640 root:tether) must not lose it to the next `credentials add`.
+            java.nio.file.attribute.PosixFileAttributes was = Files.readAttributes(path,
+                    java.nio.file.attribute.PosixFileAttributes.class);
+            java.nio.file.attribute.PosixFileAttributeView view = Files.getFileAttributeView(tmp,
+                    java.nio.file.attribute.PosixFileAttributeView.class);
+            view.setPermissions(was.permissions());
+            view.setGroup(was.group());
+            view.setOwner(was.owner());
+        }
         Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 }

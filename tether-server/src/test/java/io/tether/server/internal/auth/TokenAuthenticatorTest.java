@@ -194,6 +194,22 @@ class TokenAuthenticatorTest {
     }
 
     @Test
+    void upsert_keepsTheModeOfAnExistingFile_andMakesNewOnesOwnerOnly() throws Exception {
+        Path file = dir.resolve("credentials");
+        CredentialsFile.upsert(file, "device", "a", CredentialsFile.deviceLine("a", "1"));
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                .isEqualTo("rw-------");
+
+        // The operator lets the service's group read it (OPERATIONS, "Install on a host").
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        CredentialsFile.upsert(file, "device", "b", CredentialsFile.deviceLine("b", "2"));
+
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                .isEqualTo("rw-r-----");
+        assertThat(CredentialsFile.load(file).keyFor("b")).isNotNull();
+    }
+
+    @Test
     void credentialsFile_neverContainsTheSecret() throws Exception {
         Path file = dir.resolve("credentials");
         CredentialsFile.upsert(file, "device", "truck-1", CredentialsFile.deviceLine("truck-1", "correct horse battery"));
