@@ -1,5 +1,7 @@
 package io.tether.server;
 
+import io.tether.testkit.fault.LoopFilesystem;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,15 +10,12 @@ import io.tether.protocol.Frame;
 import io.tether.server.internal.events.JsonEventLog;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -31,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EventLogFullDiskIT {
     @TempDir
     Path dir;
+    private LoopFilesystem disk;
     private Path mountPoint;
     private TetherServer server;
     private JsonEventLog events;
@@ -43,16 +43,19 @@ class EventLogFullDiskIT {
         if (events != null) {
             events.close();
         }
-        if (mountPoint != null) {
-            if (run("umount", mountPoint.toString()) != 0) {
-                run("umount", "-l", mountPoint.toString()); // still busy: detach, so the image can go
-            }
+        if (disk != null) {
+            disk.close();
         }
     }
 
     @Test
     void fullFilesystem_gatewayKeepsServing_dropsAreCounted_andTheLogResumesWhenSpaceIsFreed() throws Exception {
-        mountTinyExt4();
+        try {
+            disk = LoopFilesystem.mount(dir, "2M");
+        } catch (LoopFilesystem.Unavailable e) {
+            Assumptions.abort(e.getMessage());
+        }
+        mountPoint = disk.root();
         Path log = mountPoint.resolve("events.jsonl");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         events = new JsonEventLog(new FileOutputStream(log.toFile(), true), true, meters);
@@ -67,7 +70,7 @@ class EventLogFullDiskIT {
         connectSendAndLeave("before-full");
         await().atMost(Duration.ofSeconds(5)).until(() -> read(log).contains("before-full"));
 
-        List<Path> fillers = fill(mountPoint);
+        List<Path> fillers = disk.fill();
         for (int i = 0; i < 40; i++) {
             connectSendAndLeave("while-full-" + i); // asserts WELCOME and ACK: the gateway serves
         }
@@ -106,74 +109,5 @@ class EventLogFullDiskIT {
 
     private static String read(Path log) throws IOException {
         return Files.readString(log, StandardCharsets.UTF_8);
-    }
-
-    /**
-     * Writes filler files until not one byte more fits. Root may use the reserved blocks too, and
-     * ext4 hands back a file's preallocated blocks when it is closed, so one file is not enough.
-     */
-    private static List<Path> fill(Path mountPoint) throws IOException {
-        List<Path> fillers = new ArrayList<>();
-        for (int k = 0; k < 100; k++) {
-            Path filler = mountPoint.resolve("filler-" + k);
-            fillers.add(filler);
-            if (fillOne(filler) == 0) {
-                return fillers;
-            }
-        }
-        throw new IllegalStateException("the filesystem at " + mountPoint + " never filled up");
-    }
-
-    private static long fillOne(Path filler) {
-        long written = 0;
-        try (OutputStream out = new FileOutputStream(filler.toFile())) {
-            for (int size : new int[] {4096, 1}) {
-                byte[] chunk = new byte[size];
-                try {
-                    while (true) {
-                        out.write(chunk);
-                        written += size;
-                    }
-                } catch (IOException full) {
-                    // next, smaller size
-                }
-            }
-        } catch (IOException closeOnFullDisk) {
-            // close() may report the same ENOSPC; the file is as full as it gets.
-        }
-        return written;
-    }
-
-    private void mountTinyExt4() throws Exception {
-        Assumptions.assumeTrue("0".equals(output("id", "-u").trim()), "needs root to mount a loop device");
-        Path image = dir.resolve("tiny.img");
-        Path mnt = dir.resolve("mnt");
-        Files.createDirectory(mnt);
-        Assumptions.assumeTrue(run("truncate", "-s", "2M", image.toString()) == 0, "truncate failed");
-        Assumptions.assumeTrue(run("mkfs.ext4", "-q", "-F", image.toString()) == 0, "mkfs.ext4 unavailable");
-        Assumptions.assumeTrue(run("mount", "-o", "loop", image.toString(), mnt.toString()) == 0,
-                "cannot loop-mount (no loop devices?)");
-        mountPoint = mnt;
-    }
-
-    private static int run(String... command) throws Exception {
-        try {
-            Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return -1;
-            }
-            return p.exitValue();
-        } catch (IOException notInstalled) {
-            return -1;
-        }
-    }
-
-    private static String output(String... command) throws Exception {
-        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return out;
     }
 }

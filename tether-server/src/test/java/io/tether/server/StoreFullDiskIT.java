@@ -1,14 +1,14 @@
 package io.tether.server;
 
+import io.tether.testkit.fault.LoopFilesystem;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tether.protocol.Frame;
 import io.tether.protocol.Reason;
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -45,6 +45,7 @@ class StoreFullDiskIT {
 
     @TempDir
     Path dir;
+    private LoopFilesystem disk;
     private Path mountPoint;
     private TetherServer server;
     private final List<Sender> senders = new ArrayList<>();
@@ -56,8 +57,8 @@ class StoreFullDiskIT {
         if (server != null) {
             server.close();
         }
-        if (mountPoint != null && run("umount", mountPoint.toString()) != 0) {
-            run("umount", "-l", mountPoint.toString()); // still busy: detach, so the image can go
+        if (disk != null) {
+            disk.close();
         }
     }
 
@@ -73,7 +74,12 @@ class StoreFullDiskIT {
     }
 
     private void exhaustAndRecover(long minFreeDisk, boolean fillToTheLastByte) throws Exception {
-        mountExt4("24M");
+        try {
+            disk = LoopFilesystem.mount(dir, "24M");
+        } catch (LoopFilesystem.Unavailable e) {
+            Assumptions.abort(e.getMessage());
+        }
+        mountPoint = disk.root();
         Path data = mountPoint.resolve("data");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         MessageStore store = MessageStores.rocksDb(data, true, 65_536, minFreeDisk);
@@ -94,7 +100,7 @@ class StoreFullDiskIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> senders.stream().allMatch(s -> s.acked.get() >= 20));
         assertThat(health().statusCode()).isEqualTo(200);
 
-        List<Path> fillers = fillToTheLastByte ? fill(mountPoint) : List.of(fillUntilFree(mountPoint, minFreeDisk / 2));
+        List<Path> fillers = fillToTheLastByte ? disk.fill() : List.of(disk.fillLeavingFree(minFreeDisk / 2));
         await().atMost(Duration.ofSeconds(10)).until(() -> !store.health().isHealthy());
         StoreHealth failed = store.health();
         assertThat(failed.resource()).isEqualTo("disk");
@@ -262,79 +268,5 @@ class StoreFullDiskIT {
                 Thread.currentThread().interrupt();
             }
         }
-    }
-
-    /** Writes filler files until not one byte more fits (root may use the reserved blocks too). */
-    private static List<Path> fill(Path mountPoint) throws IOException {
-        List<Path> fillers = new ArrayList<>();
-        for (int k = 0; k < 100; k++) {
-            Path filler = mountPoint.resolve("filler-" + k);
-            fillers.add(filler);
-            if (fillOne(filler, Long.MAX_VALUE) == 0) {
-                return fillers;
-            }
-        }
-        throw new IllegalStateException("the filesystem at " + mountPoint + " never filled up");
-    }
-
-    /** One filler that leaves about {@code leaveFree} bytes free. */
-    private static Path fillUntilFree(Path mountPoint, long leaveFree) throws IOException {
-        Path filler = mountPoint.resolve("filler");
-        long usable = Files.getFileStore(mountPoint).getUsableSpace();
-        fillOne(filler, Math.max(0, usable - leaveFree));
-        return filler;
-    }
-
-    private static long fillOne(Path filler, long max) {
-        long written = 0;
-        try (OutputStream out = new FileOutputStream(filler.toFile())) {
-            for (int size : new int[] {65_536, 4096, 1}) {
-                byte[] chunk = new byte[size];
-                try {
-                    while (written + size <= max) {
-                        out.write(chunk);
-                        written += size;
-                    }
-                } catch (IOException full) {
-                    // next, smaller size
-                }
-            }
-        } catch (IOException closeOnFullDisk) {
-            // close() may report the same ENOSPC; the file is as full as it gets.
-        }
-        return written;
-    }
-
-    private void mountExt4(String size) throws Exception {
-        Assumptions.assumeTrue("0".equals(output("id", "-u").trim()), "needs root to mount a loop device");
-        Path image = dir.resolve("store.img");
-        Path mnt = dir.resolve("mnt");
-        Files.createDirectory(mnt);
-        Assumptions.assumeTrue(run("truncate", "-s", size, image.toString()) == 0, "truncate failed");
-        Assumptions.assumeTrue(run("mkfs.ext4", "-q", "-F", image.toString()) == 0, "mkfs.ext4 unavailable");
-        Assumptions.assumeTrue(run("mount", "-o", "loop", image.toString(), mnt.toString()) == 0,
-                "cannot loop-mount (no loop devices?)");
-        mountPoint = mnt;
-    }
-
-    private static int run(String... command) throws Exception {
-        try {
-            Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return -1;
-            }
-            return p.exitValue();
-        } catch (IOException notInstalled) {
-            return -1;
-        }
-    }
-
-    private static String output(String... command) throws Exception {
-        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return out;
     }
 }
