@@ -1,10 +1,7 @@
 package io.tether.dist;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.tether.protocol.Frame;
-import io.tether.protocol.FrameCodec;
+import io.tether.testkit.Frames;
 import io.tether.protocol.Reason;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -136,22 +133,11 @@ class DistributionTest {
     }
 
     private static void send(Socket s, Frame f) throws IOException {
-        ByteBuf buf = Unpooled.buffer();
-        FrameCodec.encode(f, buf);
-        s.getOutputStream().write(ByteBufUtil.getBytes(buf));
-        buf.release();
+        Frames.write(s.getOutputStream(), f);
     }
 
     private static Frame read(Socket s) throws IOException {
-        DataInputStream in = new DataInputStream(s.getInputStream());
-        int length = in.readInt();
-        byte[] frame = new byte[4 + length];
-        frame[0] = (byte) (length >>> 24);
-        frame[1] = (byte) (length >>> 16);
-        frame[2] = (byte) (length >>> 8);
-        frame[3] = (byte) length;
-        in.readFully(frame, 4, length);
-        return FrameCodec.decode(Unpooled.wrappedBuffer(frame));
+        return Frames.read(new DataInputStream(s.getInputStream()));
     }
 
     private static int httpStatus(int port, String path) {

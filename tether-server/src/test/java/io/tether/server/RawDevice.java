@@ -1,12 +1,8 @@
 package io.tether.server;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.tether.protocol.Frame;
-import io.tether.protocol.FrameCodec;
 
 import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -52,24 +48,7 @@ public final class RawDevice implements AutoCloseable {
 
     /** The next frame; null on EOF. */
     Frame read() throws IOException {
-        int length;
-        try {
-            length = in.readInt();
-        } catch (EOFException e) {
-            return null;
-        }
-        byte[] frame = new byte[4 + length];
-        frame[0] = (byte) (length >>> 24);
-        frame[1] = (byte) (length >>> 16);
-        frame[2] = (byte) (length >>> 8);
-        frame[3] = (byte) length;
-        in.readFully(frame, 4, length);
-        ByteBuf buf = Unpooled.wrappedBuffer(frame);
-        try {
-            return FrameCodec.decode(buf);
-        } finally {
-            buf.release();
-        }
+        return io.tether.testkit.Frames.read(in);
     }
 
     /** Reads until EOF or an error; returns true if the stream ended (FIN or RST) within the socket timeout. */
