@@ -130,6 +130,10 @@ public final class TetherServer implements AutoCloseable {
                         if (refusal != Admission.Refusal.NONE && !context.admission.startRefusal()) {
                             // Too many are being told SERVER_BUSY already; each holds a descriptor
                             // for its drain, and a flood must not spend the reserve on goodbyes.
+                            // Accepting also pauses for a moment, so the flood waits in the kernel's
+                            // backlog instead of taking descriptors only to be reset (a burst of 300
+                            // under a 300-file limit reached EMFILE on accept without this).
+                            pauseAccepting(ch.parent());
                             ConnectionClose.abortiveClose(ch);
                             return;
                         }
@@ -185,6 +189,14 @@ public final class TetherServer implements AutoCloseable {
         }
         return cap < max ? files + ", below --max-connections " + max + ": raise the open-files limit to at least "
                 + ((long) max + reserve) + " to reach it" : "--max-connections " + max + " (" + files + ")";
+    }
+
+    /** Stops reading the listening socket for 100 ms, as Netty's own acceptor does after EMFILE. */
+    private static void pauseAccepting(Channel listener) {
+        if (listener != null && listener.config().isAutoRead()) {
+            listener.config().setAutoRead(false);
+            listener.eventLoop().schedule(() -> listener.config().setAutoRead(true), 100, TimeUnit.MILLISECONDS);
+        }
     }
 
     @SuppressWarnings("unchecked")
