@@ -14,9 +14,16 @@ public sealed interface Frame {
     /** The frame's type byte ({@link FrameType}). */
     int type();
 
-    /** Device to server, first frame of every connection. */
-    record Hello(int heartbeatMillis, long resumeSession, String deviceId, byte[] credential) implements Frame {
+    /**
+     * Device to server, first frame of every connection. {@code version} is the protocol version
+     * the device speaks on this connection (the version byte of every frame of the connection):
+     * {@link Protocol#VERSION} (1), or {@link Protocol#VERSION_COMMANDS} (2) for a device that
+     * takes commands.
+     */
+    record Hello(int version, int heartbeatMillis, long resumeSession, String deviceId, byte[] credential)
+            implements Frame {
         public Hello {
+            Protocol.checkVersion(version);
             if (heartbeatMillis < 0) {
                 throw new IllegalArgumentException("heartbeatMillis: " + heartbeatMillis + " (expected: >= 0)");
             }
@@ -28,6 +35,16 @@ public sealed interface Frame {
             }
         }
 
+        /** A version 1 HELLO: a device that does not take commands. */
+        public Hello(int heartbeatMillis, long resumeSession, String deviceId, byte[] credential) {
+            this(Protocol.VERSION, heartbeatMillis, resumeSession, deviceId, credential);
+        }
+
+        /** Whether the device takes commands (version 2 or later). */
+        public boolean commands() {
+            return version >= Protocol.VERSION_COMMANDS;
+        }
+
         @Override
         public int type() {
             return FrameType.HELLO;
@@ -35,19 +52,19 @@ public sealed interface Frame {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Hello h && h.heartbeatMillis == heartbeatMillis && h.resumeSession == resumeSession
+            return o instanceof Hello h && h.version == version && h.heartbeatMillis == heartbeatMillis && h.resumeSession == resumeSession
                     && h.deviceId.equals(deviceId) && Arrays.equals(h.credential, credential);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(heartbeatMillis, resumeSession, deviceId, Arrays.hashCode(credential));
+            return Objects.hash(version, heartbeatMillis, resumeSession, deviceId, Arrays.hashCode(credential));
         }
 
         @Override
         public String toString() {
             // The credential is a secret: never print it.
-            return "Hello[heartbeatMillis=" + heartbeatMillis + ", resumeSession=" + resumeSession
+            return "Hello[version=" + version + ", heartbeatMillis=" + heartbeatMillis + ", resumeSession=" + resumeSession
                     + ", deviceId=" + deviceId + ", credential=<" + credential.length + " bytes>]";
         }
     }
@@ -165,6 +182,115 @@ public sealed interface Frame {
         @Override
         public int type() {
             return FrameType.BYE;
+        }
+    }
+
+    /**
+     * A command, server to device (version 2). {@code seq} counts per device across sessions and
+     * restarts of either side; it only grows (canceled or expired commands leave gaps).
+     */
+    record Command(long seq, byte[] payload) implements Frame {
+        public Command {
+            if (seq < 1) {
+                throw new IllegalArgumentException("seq: " + seq + " (expected: >= 1)");
+            }
+            Objects.requireNonNull(payload, "payload");
+        }
+
+        @Override
+        public int type() {
+            return FrameType.COMMAND;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Command c && c.seq == seq && Arrays.equals(c.payload, payload);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(seq) * 31 + Arrays.hashCode(payload);
+        }
+
+        @Override
+        public String toString() {
+            return "Command[seq=" + seq + ", payload=<" + payload.length + " bytes>]";
+        }
+    }
+
+    /**
+     * Device to server (version 2), cumulative: every COMMAND with seq &lt;= {@code seq} that the
+     * device received has been processed and will not be processed again.
+     */
+    record CommandAck(long seq) implements Frame {
+        public CommandAck {
+            if (seq < 0) {
+                throw new IllegalArgumentException("seq: " + seq + " (expected: >= 0)");
+            }
+        }
+
+        @Override
+        public int type() {
+            return FrameType.COMMAND_ACK;
+        }
+    }
+
+    /**
+     * The device's answer to one command (version 2), device to server: {@code status}
+     * {@link #SUCCEEDED} or {@link #FAILED}, and bytes for the application. Resent until a
+     * RESULT_ACK with the same seq arrives.
+     */
+    record Result(long seq, int status, byte[] payload) implements Frame {
+        public static final int SUCCEEDED = 0;
+        public static final int FAILED = 1;
+
+        public Result {
+            if (seq < 1) {
+                throw new IllegalArgumentException("seq: " + seq + " (expected: >= 1)");
+            }
+            if (status != SUCCEEDED && status != FAILED) {
+                throw new IllegalArgumentException("status: " + status + " (expected: 0 SUCCEEDED or 1 FAILED)");
+            }
+            Objects.requireNonNull(payload, "payload");
+        }
+
+        public boolean succeeded() {
+            return status == SUCCEEDED;
+        }
+
+        @Override
+        public int type() {
+            return FrameType.RESULT;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Result r && r.seq == seq && r.status == status && Arrays.equals(r.payload, payload);
+        }
+
+        @Override
+        public int hashCode() {
+            return (Long.hashCode(seq) * 31 + status) * 31 + Arrays.hashCode(payload);
+        }
+
+        @Override
+        public String toString() {
+            return "Result[seq=" + seq + ", status=" + (status == SUCCEEDED ? "SUCCEEDED" : "FAILED")
+                    + ", payload=<" + payload.length + " bytes>]";
+        }
+    }
+
+    /** Server to device (version 2): the RESULT of command {@code seq} is stored; stop resending it. */
+    record ResultAck(long seq) implements Frame {
+        public ResultAck {
+            if (seq < 1) {
+                throw new IllegalArgumentException("seq: " + seq + " (expected: >= 1)");
+            }
+        }
+
+        @Override
+        public int type() {
+            return FrameType.RESULT_ACK;
         }
     }
 }

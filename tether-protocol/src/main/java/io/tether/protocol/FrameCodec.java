@@ -35,16 +35,41 @@ public final class FrameCodec {
             return 8 + 4 + 4 + 8 + 4 + 1;
         } else if (frame instanceof Frame.Bye b) {
             return 1 + 4 + 1 + b.text().getBytes(StandardCharsets.UTF_8).length;
+        } else if (frame instanceof Frame.Command c) {
+            return 8 + c.payload().length;
+        } else if (frame instanceof Frame.CommandAck || frame instanceof Frame.ResultAck) {
+            return 8;
+        } else if (frame instanceof Frame.Result r) {
+            return 8 + 1 + r.payload().length;
         }
         throw new IllegalArgumentException("unknown frame " + frame);
     }
 
-    /** Writes the whole frame, length prefix included, to {@code out}. */
+    /**
+     * Writes the whole frame, length prefix included, to {@code out}, with the lowest version
+     * byte that has the frame: a HELLO's own version, 1 for the other version 1 types, 2 for the
+     * command frames. A connection that speaks version 2 uses {@link #encode(Frame, int, ByteBuf)}.
+     */
     public static void encode(Frame frame, ByteBuf out) {
+        encode(frame, frame instanceof Frame.Hello h ? h.version() : FrameType.since(frame.type()), out);
+    }
+
+    /**
+     * Writes the whole frame, length prefix included, to {@code out}, with {@code version} as its
+     * version byte: every frame of a connection carries the version its HELLO chose.
+     *
+     * @throws IllegalArgumentException if the version is not spoken, is older than the frame type,
+     *                                  or differs from a HELLO's own version
+     */
+    public static void encode(Frame frame, int version, ByteBuf out) {
+        Protocol.checkVersion(version);
+        if (FrameType.since(frame.type()) > version || frame instanceof Frame.Hello h && h.version() != version) {
+            throw new IllegalArgumentException(FrameType.name(frame.type()) + " cannot be sent in version " + version);
+        }
         int body = bodyLength(frame);
         out.ensureWritable(Protocol.LENGTH_FIELD_SIZE + Protocol.HEADER_SIZE + body);
         out.writeInt(Protocol.HEADER_SIZE + body);
-        out.writeByte(Protocol.VERSION);
+        out.writeByte(version);
         out.writeByte(frame.type());
         if (frame instanceof Frame.Data d) {
             out.writeLong(d.seq());
@@ -71,6 +96,17 @@ public final class FrameCodec {
             out.writeInt(b.reconnectAfterMillis());
             out.writeByte(text.length);
             out.writeBytes(text);
+        } else if (frame instanceof Frame.Command c) {
+            out.writeLong(c.seq());
+            out.writeBytes(c.payload());
+        } else if (frame instanceof Frame.CommandAck a) {
+            out.writeLong(a.seq());
+        } else if (frame instanceof Frame.Result r) {
+            out.writeLong(r.seq());
+            out.writeByte(r.status());
+            out.writeBytes(r.payload());
+        } else if (frame instanceof Frame.ResultAck a) {
+            out.writeLong(a.seq());
         }
     }
 
@@ -89,9 +125,9 @@ public final class FrameCodec {
             throw new ProtocolException(Reason.PROTOCOL_ERROR,
                     "length field says " + length + " bytes, " + in.readableBytes() + " present");
         }
-        checkVersion(in.readUnsignedByte());
+        int version = checkVersion(in.readUnsignedByte());
         int type = in.readUnsignedByte();
-        return decodeBody(type, in.readSlice((int) length - Protocol.HEADER_SIZE));
+        return decodeBody(version, type, in.readSlice((int) length - Protocol.HEADER_SIZE));
     }
 
     /**
@@ -112,11 +148,12 @@ public final class FrameCodec {
         return length;
     }
 
-    static void checkVersion(int version) {
-        if (version != Protocol.VERSION) {
+    static int checkVersion(int version) {
+        if (version < Protocol.VERSION || version > Protocol.MAX_VERSION) {
             throw new ProtocolException(Reason.UNSUPPORTED_VERSION,
-                    "frame version " + version + " (expected: " + Protocol.VERSION + ")");
+                    "frame version " + version + " (expected: " + Protocol.VERSION + " to " + Protocol.MAX_VERSION + ")");
         }
+        return version;
     }
 
     /**
@@ -126,8 +163,24 @@ public final class FrameCodec {
      *                           body or trailing bytes
      */
     public static Frame decodeBody(int type, ByteBuf body) {
+        return decodeBody(Protocol.VERSION, type, body);
+    }
+
+    /**
+     * Decodes a frame body that arrived with {@code version} as its version byte: a type that the
+     * version does not have (a COMMAND in version 1) is an unknown type.
+     *
+     * @throws ProtocolException PROTOCOL_ERROR for an unknown type, a field out of range, a short
+     *                           body or trailing bytes
+     */
+    public static Frame decodeBody(int version, int type, ByteBuf body) {
+        int since = FrameType.since(type);
+        if (since == 0 || since > version) {
+            throw new ProtocolException(Reason.PROTOCOL_ERROR, "unknown frame type " + FrameType.name(type)
+                    + (since == 0 ? "" : " in version " + version));
+        }
         try {
-            Frame frame = decodeFields(type, body);
+            Frame frame = decodeFields(version, type, body);
             if (body.isReadable()) {
                 throw new ProtocolException(Reason.PROTOCOL_ERROR,
                         body.readableBytes() + " trailing bytes after " + FrameType.name(type));
@@ -153,7 +206,7 @@ public final class FrameCodec {
         }
     }
 
-    private static Frame decodeFields(int type, ByteBuf in) {
+    private static Frame decodeFields(int version, int type, ByteBuf in) {
         switch (type) {
             case FrameType.DATA: {
                 long seq = in.readLong();
@@ -182,7 +235,7 @@ public final class FrameCodec {
                 }
                 byte[] cred = new byte[credLength];
                 in.readBytes(cred);
-                return new Frame.Hello((int) heartbeat, resume, id, cred);
+                return new Frame.Hello(version, (int) heartbeat, resume, id, cred);
             }
             case FrameType.WELCOME: {
                 long session = in.readLong();
@@ -211,6 +264,23 @@ public final class FrameCodec {
                 in.readBytes(raw);
                 return new Frame.Bye(reason, (int) after, strictUtf8(raw));
             }
+            case FrameType.COMMAND: {
+                long seq = in.readLong();
+                byte[] payload = new byte[in.readableBytes()];
+                in.readBytes(payload);
+                return new Frame.Command(seq, payload);
+            }
+            case FrameType.COMMAND_ACK:
+                return new Frame.CommandAck(in.readLong());
+            case FrameType.RESULT: {
+                long seq = in.readLong();
+                int status = in.readUnsignedByte();
+                byte[] payload = new byte[in.readableBytes()];
+                in.readBytes(payload);
+                return new Frame.Result(seq, status, payload);
+            }
+            case FrameType.RESULT_ACK:
+                return new Frame.ResultAck(in.readLong());
             default:
                 throw new ProtocolException(Reason.PROTOCOL_ERROR, "unknown frame type " + FrameType.name(type));
         }

@@ -26,6 +26,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private boolean failed;
     /** Until the first frame is decoded: only a HELLO of at most MAX_HELLO_LENGTH is accepted. */
     private boolean expectHello;
+    /** The version of the connection: that of its first frame; 0 until then. */
+    private int version;
 
     /**
      * @param maxFrameLength largest accepted value of the length field, in bytes
@@ -70,7 +72,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             }
             FrameCodec.checkLength(length, maxFrameLength);
             if (readable > Protocol.LENGTH_FIELD_SIZE) {
-                FrameCodec.checkVersion(in.getUnsignedByte(start + Protocol.LENGTH_FIELD_SIZE));
+                int v = FrameCodec.checkVersion(in.getUnsignedByte(start + Protocol.LENGTH_FIELD_SIZE));
+                if (version != 0 && v != version) {
+                    throw new ProtocolException(Reason.PROTOCOL_ERROR,
+                            "frame version " + v + " on a version " + version + " connection");
+                }
             }
             if (expectHello && readable > Protocol.LENGTH_FIELD_SIZE + 1) {
                 int type = in.getUnsignedByte(start + Protocol.LENGTH_FIELD_SIZE + 1);
@@ -86,16 +92,26 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         if (readable < Protocol.LENGTH_FIELD_SIZE + length) {
             return;
         }
-        in.skipBytes(Protocol.LENGTH_FIELD_SIZE + 1);
+        in.skipBytes(Protocol.LENGTH_FIELD_SIZE);
+        int frameVersion = in.readUnsignedByte();
         int type = in.readUnsignedByte();
         ByteBuf body = in.readSlice((int) length - Protocol.HEADER_SIZE);
         expectHello = false;
+        version = frameVersion;
         try {
-            out.add(FrameCodec.decodeBody(type, body));
+            out.add(FrameCodec.decodeBody(frameVersion, type, body));
         } catch (ProtocolException e) {
             fail(in);
             throw e;
         }
+    }
+
+    /**
+     * The protocol version of this connection: the version byte of its first frame (every later
+     * frame must carry the same, else PROTOCOL_ERROR); 0 before the first frame.
+     */
+    public int version() {
+        return version;
     }
 
     /** Bytes received and held until the rest of their frame arrives (bounded by the maximum frame length + 4). */

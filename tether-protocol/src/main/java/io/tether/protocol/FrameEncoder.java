@@ -8,10 +8,23 @@ import io.netty.handler.codec.MessageToByteEncoder;
 /** Writes {@link Frame}s. Stateless and shared by all channels. */
 @ChannelHandler.Sharable
 public final class FrameEncoder extends MessageToByteEncoder<Frame> {
-    public static final FrameEncoder INSTANCE = new FrameEncoder();
+    /** Writes each frame with the lowest version that has it (HELLO: its own version). */
+    public static final FrameEncoder INSTANCE = new FrameEncoder(0);
+    /** Writes every frame with version 2: the encoder of a device connection that takes commands. */
+    public static final FrameEncoder VERSION_2 = new FrameEncoder(Protocol.VERSION_COMMANDS);
 
-    private FrameEncoder() {
+    /** 0: each frame's own lowest version. */
+    private final int version;
+
+    private FrameEncoder(int version) {
         super(Frame.class);
+        this.version = version;
+    }
+
+    /** The shared encoder for a connection of {@code version}. */
+    public static FrameEncoder forVersion(int version) {
+        Protocol.checkVersion(version);
+        return version == Protocol.VERSION ? INSTANCE : VERSION_2;
     }
 
     @Override
@@ -22,6 +35,10 @@ public final class FrameEncoder extends MessageToByteEncoder<Frame> {
 
     @Override
     protected void encode(ChannelHandlerContext ctx, Frame frame, ByteBuf out) {
-        FrameCodec.encode(frame, out);
+        if (version == 0) {
+            FrameCodec.encode(frame, out);
+        } else {
+            FrameCodec.encode(frame, version, out);
+        }
     }
 }

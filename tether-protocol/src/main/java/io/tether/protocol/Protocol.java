@@ -1,9 +1,13 @@
 package io.tether.protocol;
 
-/** Constants and limits of the wire protocol, version 1. See docs/PROTOCOL.md. */
+/** Constants and limits of the wire protocol, versions 1 and 2. See docs/PROTOCOL.md. */
 public final class Protocol {
-    /** The only version this implementation speaks. */
+    /** Version 1: sessions, heartbeats, uplink DATA/ACK, per-session downlink DATA, BYE. */
     public static final int VERSION = 1;
+    /** Version 2: version 1 plus durable commands (COMMAND, COMMAND_ACK, RESULT, RESULT_ACK). */
+    public static final int VERSION_COMMANDS = 2;
+    /** The highest version this implementation speaks; it speaks every version from 1 to this. */
+    public static final int MAX_VERSION = VERSION_COMMANDS;
     /** Bytes of the length prefix. */
     public static final int LENGTH_FIELD_SIZE = 4;
     /** Bytes after the length prefix that every frame has: version and type. */
@@ -19,6 +23,15 @@ public final class Protocol {
     public static final int MAX_BYE_TEXT_LENGTH = 255;
 
     private Protocol() {
+    }
+
+    /**
+     * @throws IllegalArgumentException if this implementation does not speak {@code version}
+     */
+    public static void checkVersion(int version) {
+        if (version < VERSION || version > MAX_VERSION) {
+            throw new IllegalArgumentException("version: " + version + " (expected: " + VERSION + " to " + MAX_VERSION + ")");
+        }
     }
 
     /**

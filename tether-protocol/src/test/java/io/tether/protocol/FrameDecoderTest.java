@@ -165,7 +165,7 @@ class FrameDecoderTest {
     @Test
     void wrongVersion_failsAsSoonAsTheVersionByteArrives() {
         // Announces a 4,000-byte frame: the decoder must refuse it without waiting for the body.
-        byte[] start = {0, 0, 0x0F, (byte) 0xA0, 2};
+        byte[] start = {0, 0, 0x0F, (byte) 0xA0, 3};
 
         write(start, 0, 4);
         assertThat((Object) channel.readInbound()).isNull();
@@ -226,6 +226,43 @@ class FrameDecoderTest {
         assertThatThrownBy(() -> new FrameDecoder(Protocol.MIN_MAX_FRAME_LENGTH - 1))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(String.valueOf(Protocol.MIN_MAX_FRAME_LENGTH));
+    }
+
+    @Test
+    void version2Connection_decodesCommandFramesAndKeepsItsVersion() {
+        Frame hello = new Frame.Hello(Protocol.VERSION_COMMANDS, 0, 0, "t1", new byte[0]);
+        byte[] helloBytes = encode(hello);
+        assertThat(helloBytes[4]).isEqualTo((byte) 2);
+        write(helloBytes, 0, helloBytes.length);
+        assertThat((Object) channel.readInbound()).isEqualTo(hello);
+        assertThat(((FrameDecoder) channel.pipeline().first()).version()).isEqualTo(2);
+
+        for (Frame f : List.of(new Frame.CommandAck(7), new Frame.Result(7, Frame.Result.FAILED, new byte[] {1, 2}),
+                Frame.Ping.INSTANCE)) {
+            byte[] bytes = encode2(f);
+            write(bytes, 0, bytes.length);
+            assertThat((Object) channel.readInbound()).isEqualTo(f);
+        }
+        // A version 1 frame on the version 2 connection.
+        byte[] ping1 = encode(Frame.Ping.INSTANCE);
+        assertThat(reasonOf(() -> write(ping1, 0, ping1.length))).isEqualTo(Reason.PROTOCOL_ERROR);
+    }
+
+    @Test
+    void commandFrameInVersion1_isAnUnknownType() {
+        // A COMMAND_ACK with a version 1 byte: the type does not exist in version 1.
+        byte[] bytes = {0, 0, 0, 10, 1, 0x09, 0, 0, 0, 0, 0, 0, 0, 1};
+        assertThat(reasonOf(() -> write(bytes, 0, bytes.length))).isEqualTo(Reason.PROTOCOL_ERROR);
+    }
+
+    private static byte[] encode2(Frame frame) {
+        ByteBuf buf = Unpooled.buffer();
+        try {
+            FrameCodec.encode(frame, Protocol.VERSION_COMMANDS, buf);
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
     }
 
     private void useDecoder(int maxFrameLength) {

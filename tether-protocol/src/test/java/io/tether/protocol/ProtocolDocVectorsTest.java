@@ -57,7 +57,7 @@ class ProtocolDocVectorsTest {
 
     /** Malformed inputs the protocol brief requires the document to show. */
     private static final List<String> REQUIRED_INVALID = List.of(
-            "LENGTH_TOO_LARGE", "LENGTH_ONE", "VERSION_2", "UNKNOWN_TYPE_7F", "HELLO_EMPTY_ID",
+            "LENGTH_TOO_LARGE", "LENGTH_ONE", "VERSION_3", "UNKNOWN_TYPE_7F", "HELLO_EMPTY_ID",
             "HELLO_CONTROL_CHAR_IN_ID", "ACK_TRAILING_BYTE", "DATA_TRUNCATED_BODY", "BYE_UNKNOWN_REASON");
 
     private record Vector(String name, byte[] bytes, String rest) {

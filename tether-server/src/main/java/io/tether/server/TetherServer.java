@@ -233,6 +233,11 @@ public final class TetherServer implements AutoCloseable {
         return store;
     }
 
+    /** The command ledger: durable, acknowledged commands to devices by id. */
+    public Commands commands() {
+        throw new UnsupportedOperationException("the command ledger is being built (issue 13)");
+    }
+
     public MeterRegistry meters() {
         return meters;
     }
