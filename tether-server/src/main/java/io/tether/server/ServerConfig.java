@@ -29,11 +29,12 @@ public final class ServerConfig {
     private final Admission admission;
     private final Flapping flapping;
     private final DeviceLimits deviceLimits;
+    private final CommandLimits commandLimits;
 
     ServerConfig(InetSocketAddress bindAddress, Duration handshakeTimeout, Duration drain, Heartbeat heartbeat,
                  KeepAlive keepAlive, Duration userTimeout, int backlog, boolean tcpNoDelay, int workerThreads,
                  Limits limits, Shutdown shutdown, Admission admission, Flapping flapping,
-                 DeviceLimits deviceLimits) {
+                 DeviceLimits deviceLimits, CommandLimits commandLimits) {
         this.bindAddress = bindAddress;
         this.handshakeTimeout = handshakeTimeout;
         this.drain = drain;
@@ -48,6 +49,7 @@ public final class ServerConfig {
         this.admission = admission;
         this.flapping = flapping;
         this.deviceLimits = deviceLimits;
+        this.commandLimits = commandLimits;
     }
 
     // ---- value types
@@ -85,6 +87,11 @@ public final class ServerConfig {
     /** Per-device message and byte rates, and the write-stall bound. */
     public DeviceLimits deviceLimits() {
         return deviceLimits;
+    }
+
+    /** Bounds of the command ledger: open commands per device, TTLs, commands in flight. */
+    public CommandLimits commandLimits() {
+        return commandLimits;
     }
 
     // ---- scalars
@@ -227,7 +234,7 @@ public final class ServerConfig {
     public String toString() {
         return "listen " + HostPort.format(bindAddress) + ", handshake-timeout " + KeepAlive.format(handshakeTimeout)
                 + ", " + heartbeat + ", keepalive " + keepAlive + ", user-timeout " + KeepAlive.format(userTimeout)
-                + ", drain " + KeepAlive.format(drain) + ", " + limits + ", " + deviceLimits + ", " + admission + ", flapping " + flapping
+                + ", drain " + KeepAlive.format(drain) + ", " + limits + ", " + deviceLimits + ", " + commandLimits + ", " + admission + ", flapping " + flapping
                 + ", " + shutdown + ", backlog " + backlog + ", workers " + workerThreads;
     }
 }

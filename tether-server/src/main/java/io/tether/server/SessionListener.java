@@ -19,4 +19,11 @@ public interface SessionListener {
      */
     default void onSequenceGap(String deviceId, long sessionId, long receivedSeq) {
     }
+
+    /**
+     * A command entered a new state ({@link TetherServer#commands()}). Called on the command
+     * ledger's thread, once per state change, in the order of the changes.
+     */
+    default void onCommand(Command command) {
+    }
 }

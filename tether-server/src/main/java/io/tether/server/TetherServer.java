@@ -21,7 +21,11 @@ import io.tether.server.internal.admission.Admission;
 import io.tether.server.internal.connection.Connection;
 import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.connection.RefusedConnection;
+import io.tether.server.internal.commands.CommandJournal;
+import io.tether.server.internal.commands.CommandLedger;
+import io.tether.server.internal.commands.MemoryCommandJournal;
 import io.tether.server.internal.core.ServerContext;
+import io.tether.server.internal.delivery.RocksDbMessageStore;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
 import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.MessageStore;
@@ -61,6 +65,7 @@ public final class TetherServer implements AutoCloseable {
     /** For the "listening" line: the certificate and key files, or null without TLS. */
     private final String tlsDescription;
     private final ServerContext context;
+    private final CommandLedger commands;
     private final ChannelGroup connections = new DefaultChannelGroup("tether-connections", GlobalEventExecutor.INSTANCE);
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
@@ -79,7 +84,10 @@ public final class TetherServer implements AutoCloseable {
         this.tls = b.tls;
         this.tlsDescription = b.tlsDescription;
         this.adminAddress = b.adminAddress;
-        this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters);
+        CommandJournal journal = store instanceof RocksDbMessageStore rocks ? rocks.commandJournal() : new MemoryCommandJournal();
+        this.commands = new CommandLedger(journal, config.commandLimits(), config.maxFrameLength() - 10, b.clock,
+                store::health, b.listeners, meters);
+        this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters, commands);
     }
 
     private static final Authenticator NO_AUTH = Authenticator.allowAll();
@@ -104,6 +112,11 @@ public final class TetherServer implements AutoCloseable {
                     + " leaves no descriptor for devices beyond the descriptor-reserve of "
                     + config.admission().descriptorReserve() + ": raise the limit (ulimit -n, systemd LimitNOFILE=) or "
                     + "lower --descriptor-reserve"));
+        }
+        try {
+            commands.start();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
         bossGroup = transport.newGroup(1, "tether-accept");
         workerGroup = transport.newGroup(config.workerThreads(), "tether-io");
@@ -235,7 +248,7 @@ public final class TetherServer implements AutoCloseable {
 
     /** The command ledger: durable, acknowledged commands to devices by id. */
     public Commands commands() {
-        throw new UnsupportedOperationException("the command ledger is being built (issue 13)");
+        return commands;
     }
 
     public MeterRegistry meters() {
@@ -310,6 +323,7 @@ public final class TetherServer implements AutoCloseable {
             closed = true;
         }
         if (serverChannel == null) {
+            commands.close();
             store.close();
             return;
         }
@@ -338,6 +352,7 @@ public final class TetherServer implements AutoCloseable {
         }
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        commands.close();
         store.close();
         log.info("stopped");
     }
@@ -364,6 +379,7 @@ public final class TetherServer implements AutoCloseable {
         private io.tether.server.Admission admission = io.tether.server.Admission.DEFAULT;
         private Flapping flapping = Flapping.DEFAULT;
         private DeviceLimits deviceLimits = DeviceLimits.DEFAULT;
+        private CommandLimits commandLimits = CommandLimits.DEFAULTS;
         private Transport transport = Transport.best();
         private InetSocketAddress adminAddress;
         private SessionRegistry registry;
@@ -491,6 +507,12 @@ public final class TetherServer implements AutoCloseable {
          * Per-device rates and write-stall bound at once. Default {@link DeviceLimits#DEFAULT}
          * (1,000 messages/s, 1 MiB/s, 30 s); {@link DeviceLimits#OFF} turns them off.
          */
+        /** Bounds of the command ledger ({@link CommandLimits#DEFAULTS}). */
+        public Builder commandLimits(CommandLimits c) {
+            this.commandLimits = Objects.requireNonNull(c, "commandLimits");
+            return this;
+        }
+
         public Builder deviceLimits(DeviceLimits d) {
             this.deviceLimits = Objects.requireNonNull(d, "deviceLimits");
             return this;
@@ -647,7 +669,7 @@ public final class TetherServer implements AutoCloseable {
             Duration ut = userTimeout != null ? userTimeout : keepAlive.detectionBound();
             int threads = workerThreads == 0 ? Runtime.getRuntime().availableProcessors() : workerThreads;
             return new ServerConfig(bindAddress, handshakeTimeout, drain, heartbeat, keepAlive, ut, backlog, tcpNoDelay,
-                    threads, limits, shutdown, admission, flapping, deviceLimits);
+                    threads, limits, shutdown, admission, flapping, deviceLimits, commandLimits);
         }
 
         public TetherServer build() {

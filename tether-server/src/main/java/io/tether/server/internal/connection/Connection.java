@@ -111,6 +111,10 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
                 if (frame instanceof Frame.Data data && epoch != 0) {
                     drainedFrames++;
                     append(data);
+                } else if (frame instanceof Frame.CommandAck ack && epoch != 0) {
+                    commandsAcknowledged(ack); // true even now: the device processed them
+                } else if (frame instanceof Frame.Result result && epoch != 0) {
+                    commandResult(result);     // stored; its RESULT_ACK cannot be written any more
                 }
                 break;
             default:
@@ -128,6 +132,10 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
             }
         } else if (frame instanceof Frame.Ack) {
             // Downlink acknowledgement. Downlink is best effort in this version: nothing to release.
+        } else if (frame instanceof Frame.CommandAck ack) {
+            commandsAcknowledged(ack);
+        } else if (frame instanceof Frame.Result result) {
+            commandResult(result);
         } else if (frame instanceof Frame.Bye bye) {
             setReason(Reason.NORMAL, null, bye.text().isEmpty() ? "device said BYE " + bye.reason() : bye.text());
             ctx.close();

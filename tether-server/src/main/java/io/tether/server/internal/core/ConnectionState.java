@@ -49,6 +49,8 @@ public abstract class ConnectionState extends Deadline {
     protected String deviceId;
     /** Fencing epoch from the registry's claim; 0 until the claim. */
     protected volatile long epoch;
+    /** Protocol version of the connection: its HELLO's (1 until then); every frame sent carries it. */
+    protected byte version = 1;
 
     protected ConnectionState(ServerContext server) {
         this.server = server;
@@ -65,7 +67,7 @@ public abstract class ConnectionState extends Deadline {
      */
     protected final ByteBuf encode(Frame frame) {
         ByteBuf buf = ctx.alloc().ioBuffer(FrameCodec.encodedLength(frame));
-        FrameCodec.encode(frame, buf);
+        FrameCodec.encode(frame, version, buf);
         return buf;
     }
 

@@ -10,6 +10,8 @@ import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.netty.channel.Channel;
 import io.tether.server.internal.admission.Admission;
+import io.tether.server.internal.commands.CommandLedger;
+import io.tether.server.internal.commands.MemoryCommandJournal;
 import io.tether.server.internal.admission.OpenFilesLimit;
 import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.Authenticator;
@@ -40,6 +42,8 @@ public final class ServerContext {
     /** Per-device rate limits and write-stall close. */
     public final DeviceThrottle throttle;
     public final MessageStore store;
+    /** Durable commands to devices by id; connections of protocol version 2 attach to it. */
+    public final CommandLedger commands;
     public final Clock clock;
     public final long handshakeTimeoutNanos;
     public final long drainNanos;
@@ -58,7 +62,15 @@ public final class ServerContext {
 
     public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Authenticator authenticator,
                          Clock clock, List<SessionListener> listeners, MeterRegistry meters) {
+        this(config, registry, store, authenticator, clock, listeners, meters,
+                new CommandLedger(new MemoryCommandJournal(), config.commandLimits(), config.maxFrameLength() - 10,
+                        clock, store::health, listeners, meters));
+    }
+
+    public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Authenticator authenticator,
+                         Clock clock, List<SessionListener> listeners, MeterRegistry meters, CommandLedger commands) {
         this.config = config;
+        this.commands = commands;
         this.registry = registry;
         this.authenticator = authenticator;
         this.openFilesLimit = OpenFilesLimit.soft();

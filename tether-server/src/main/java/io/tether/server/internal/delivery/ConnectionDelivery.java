@@ -11,6 +11,7 @@ import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.transport.errno.IoFailure;
 
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
@@ -164,6 +165,47 @@ public abstract class ConnectionDelivery extends ConnectionClose {
             ackedSeq = Math.max(ackedSeq, ackDue);
             write(new Frame.Ack(ackedSeq));
         }
+    }
+
+    /**
+     * Writes commands from the ledger, if the session with {@code forEpoch} is still open. Any
+     * thread; the writes happen on the channel's event loop. Commands dropped here (the session
+     * ended) went SENT in the ledger and go back to QUEUED when the connection detaches.
+     */
+    public final void sendCommands(long forEpoch, List<Frame.Command> commands) {
+        try {
+            ctx.executor().execute(() -> {
+                if (state == OPEN && epoch == forEpoch) {
+                    for (Frame.Command c : commands) {
+                        write(c);
+                    }
+                    ctx.flush();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // The event loop is shutting down with the server: the detach requeues them.
+        }
+    }
+
+    /** COMMAND_ACK from the device: the ledger marks what it covers DELIVERED. */
+    protected final void commandsAcknowledged(Frame.CommandAck ack) {
+        server.commands.acknowledged(deviceId, epoch, ack.seq());
+    }
+
+    /** RESULT from the device: stored by the ledger, then answered with RESULT_ACK (if the session is still open). */
+    protected final void commandResult(Frame.Result result) {
+        long seq = result.seq();
+        server.commands.result(deviceId, epoch, seq, result.succeeded(), result.payload(), () -> {
+            try {
+                ctx.executor().execute(() -> {
+                    if (state == OPEN) {
+                        ctx.writeAndFlush(encode(new Frame.ResultAck(seq)), ctx.voidPromise());
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // shutting down: the device resends the result to the next server
+            }
+        });
     }
 
     /**

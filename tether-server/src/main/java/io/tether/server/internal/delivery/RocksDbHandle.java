@@ -63,6 +63,8 @@ final class RocksDbHandle implements StoreReader {
     final ColumnFamilyHandle defaultCf;
     final ColumnFamilyHandle messagesCf;
     final ColumnFamilyHandle devicesCf;
+    /** The command ledger; null in a read-only handle of a store made before the ledger existed. */
+    final ColumnFamilyHandle commandsCf;
     private final List<AbstractNativeReference> owned;
 
     private final ReentrantReadWriteLock guard = new ReentrantReadWriteLock();
@@ -77,6 +79,7 @@ final class RocksDbHandle implements StoreReader {
         this.defaultCf = handles.get(0);
         this.messagesCf = handles.get(1);
         this.devicesCf = handles.get(2);
+        this.commandsCf = handles.size() > 3 ? handles.get(3) : null;
         this.owned = owned;
     }
 
@@ -99,7 +102,7 @@ final class RocksDbHandle implements StoreReader {
             }
         }
         Files.createDirectories(dir);
-        return openChecked(dir, false);
+        return openChecked(dir, false, true);
     }
 
     static RocksDbHandle openReadOnly(Path dataDir) throws IOException {
@@ -114,12 +117,12 @@ final class RocksDbHandle implements StoreReader {
         if (!cfs.contains(StoreLayout.MESSAGES_CF) || !cfs.contains(StoreLayout.DEVICES_CF)) {
             throw new IOException(dir + ": not a Tether store (a RocksDB database with column families " + cfs + ")");
         }
-        return openChecked(dir, true);
+        return openChecked(dir, true, cfs.contains(StoreLayout.COMMANDS_CF));
     }
 
     /** Opens, then checks (or, writable and new, writes) the format marker; closes on failure. */
-    private static RocksDbHandle openChecked(Path dir, boolean readOnly) throws IOException {
-        RocksDbHandle h = open(dir, readOnly);
+    private static RocksDbHandle openChecked(Path dir, boolean readOnly, boolean commands) throws IOException {
+        RocksDbHandle h = open(dir, readOnly, commands);
         try {
             h.checkOrWriteFormat();
         } catch (IOException | RuntimeException e) {
@@ -129,7 +132,7 @@ final class RocksDbHandle implements StoreReader {
         return h;
     }
 
-    private static RocksDbHandle open(Path dir, boolean readOnly) throws IOException {
+    private static RocksDbHandle open(Path dir, boolean readOnly, boolean commands) throws IOException {
         List<AbstractNativeReference> owned = new ArrayList<>();
         DBOptions dbOptions = new DBOptions()
                 .setCreateIfMissing(!readOnly)
@@ -170,10 +173,21 @@ final class RocksDbHandle implements StoreReader {
                 .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(bloom));
         owned.add(deviceOptions);
 
-        List<ColumnFamilyDescriptor> descriptors = List.of(
+        // Commands: small records, rewritten at each state change, read by point lookup (id, seq).
+        ColumnFamilyOptions commandOptions = new ColumnFamilyOptions()
+                .setWriteBufferSize(16 * MIB)
+                .setCompressionType(CompressionType.LZ4_COMPRESSION)
+                .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(bloom));
+        owned.add(commandOptions);
+
+        List<ColumnFamilyDescriptor> descriptors = new ArrayList<>(List.of(
                 new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, defaultOptions),
                 new ColumnFamilyDescriptor(StoreLayout.MESSAGES_CF.getBytes(StandardCharsets.US_ASCII), messageOptions),
-                new ColumnFamilyDescriptor(StoreLayout.DEVICES_CF.getBytes(StandardCharsets.US_ASCII), deviceOptions));
+                new ColumnFamilyDescriptor(StoreLayout.DEVICES_CF.getBytes(StandardCharsets.US_ASCII), deviceOptions)));
+        if (commands) {
+            descriptors.add(new ColumnFamilyDescriptor(StoreLayout.COMMANDS_CF.getBytes(StandardCharsets.US_ASCII),
+                    commandOptions));
+        }
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         RocksDB db = null;
         RocksDBException failure = null;

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import io.tether.server.internal.commands.CommandJournal;
 import io.tether.transport.BatchWriter;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -143,6 +144,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private final ExecutorService readers;
     private final Object closeLock = new Object();
     private boolean closed; // guarded by closeLock
+    private CommandJournal commandJournal; // guarded by this
 
     private RocksDbMessageStore(RocksDbHandle handle, Options options, WriteHook writeHook, Runnable readHook)
             throws IOException {
@@ -228,6 +230,17 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         }
         log.info("{}: message store open ({}, min free disk {} bytes)", handle.dir, options, store.minFreeBytes);
         return store;
+    }
+
+    /**
+     * The command ledger's journal in this store (the same database, its own column family and
+     * writer, the store's sync setting). Made once; closed with the store, before its database.
+     */
+    public synchronized CommandJournal commandJournal() {
+        if (commandJournal == null) {
+            commandJournal = new RocksDbCommandJournal(handle, options.sync());
+        }
+        return commandJournal;
     }
 
     /** The store directory, absolute. */
@@ -469,6 +482,11 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             // Reads still queued run after the handle is closed and fail with "store closed".
             readers.shutdown();
             writer.close();
+            synchronized (this) {
+                if (commandJournal != null) {
+                    commandJournal.close();
+                }
+            }
             lock.lock();
             try {
                 handle.flush();

@@ -12,7 +12,13 @@ import java.nio.charset.StandardCharsets;
  * default  "tether.format"            → u8 format version (1)
  * messages device ASCII, 0x00, u64 seq → u64 receivedAtMillis, payload bytes
  * devices  device ASCII                → u8 state version (1), u64 lastSeq, u64 firstSeq, u64 count
+ * commands 'c' device ASCII, 0x00, u64 seq → command record ({@code internal.commands.CommandRecord})
+ *          'i' command id (26 ASCII)       → device ASCII, 0x00, u64 seq
+ *          'k' device ASCII, 0x00, key     → command id
  * </pre>
+ *
+ * <p>The commands family was added after format 1 without changing it: a store made before is
+ * opened writable with an empty one.
  *
  * <p>All integers are big-endian. Device ids are printable ASCII (0x21–0x7E, PROTOCOL.md 4.1), so
  * the 0x00 separator sorts a device's keys before those of any longer id that it prefixes
@@ -21,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 final class StoreLayout {
     static final String MESSAGES_CF = "messages";
     static final String DEVICES_CF = "devices";
+    static final String COMMANDS_CF = "commands";
     static final byte[] FORMAT_KEY = "tether.format".getBytes(StandardCharsets.US_ASCII);
     static final byte FORMAT_VERSION = 1;
 

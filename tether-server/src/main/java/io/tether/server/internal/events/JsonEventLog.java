@@ -3,6 +3,8 @@ package io.tether.server.internal.events;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.tether.server.EventLog;
+import io.tether.server.Command;
+import io.tether.server.CommandState;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
@@ -182,8 +184,40 @@ public final class JsonEventLog implements EventLog {
         });
     }
 
+    @Override
+    public void onCommand(Command c) {
+        enqueue(c);
+    }
+
+    /** One line per state change: {"event":"command","state":"DELIVERED","id":...}. */
+    private static String format(Command c) {
+        long at = switch (c.state()) {
+            case QUEUED -> c.createdAtMillis();
+            case SENT -> c.sentAtMillis();
+            case DELIVERED -> c.deliveredAtMillis();
+            default -> c.finishedAtMillis();
+        };
+        return line(g -> {
+            head(g, at == 0 ? System.currentTimeMillis() : at, "command", c.deviceId(), 0, null);
+            g.writeStringField("id", c.id());
+            g.writeNumberField("seq", c.seq());
+            g.writeStringField("state", c.state().name());
+            g.writeNumberField("attempts", c.attempts());
+            g.writeNumberField("bytes", c.payload().length);
+            if (c.state().isFinal() || c.state() == CommandState.DELIVERED) {
+                g.writeNumberField("ageMs", Math.max(0, at - c.createdAtMillis()));
+            }
+            if (!c.detail().isEmpty()) {
+                g.writeStringField("detail", c.detail());
+            }
+        });
+    }
+
     private static String format(Object event) {
         if (event instanceof SessionClosed c) {
+            return format(c);
+        }
+        if (event instanceof Command c) {
             return format(c);
         }
         if (event instanceof SessionOpened o) {

@@ -2,6 +2,8 @@ package io.tether.server.internal.handshake;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.tether.protocol.Frame;
+import io.tether.protocol.Protocol;
+import io.tether.server.internal.commands.CommandLedger;
 import io.tether.protocol.Reason;
 import io.tether.server.Authenticator;
 import io.tether.server.Session;
@@ -37,7 +39,8 @@ import java.util.function.Supplier;
  * <p>The device's flapping count lives here while it is connected ({@link Admission.FlapHolder}):
  * Admission keeps it only for devices that are not.
  */
-public abstract class ConnectionHandshake extends ConnectionDelivery implements Session, Admission.FlapHolder {
+public abstract class ConnectionHandshake extends ConnectionDelivery
+        implements Session, Admission.FlapHolder, CommandLedger.Channel {
     // Written once, before the session is published in the registry.
     private long flapWindowStart;
     private int flapConnects;
@@ -50,6 +53,7 @@ public abstract class ConnectionHandshake extends ConnectionDelivery implements 
     protected final void hello(Frame.Hello hello) {
         state = WELCOMING;
         deviceId = hello.deviceId();
+        version = (byte) hello.version();
         call(() -> server.authenticator.authenticate(hello.deviceId(), hello.credential(), server.clock.millis()))
                 .whenComplete((verdict, error) -> onLoop(() -> authenticated(hello, verdict, error)));
         if (state == WELCOMING) {
@@ -149,6 +153,9 @@ public abstract class ConnectionHandshake extends ConnectionDelivery implements 
         }
         heartbeatStarts(timeoutMillis);
         reading(true);
+        if (version >= Protocol.VERSION_COMMANDS) {
+            server.commands.attach(deviceId, claim.epoch(), this);
+        }
         server.fireOpen(new SessionOpened(server.clock.millis(), deviceId, claim.epoch(), remote(), heartbeatMillis,
                 timeoutMillis, lastSeq, claim.tookOver(), resumed));
     }
@@ -162,6 +169,9 @@ public abstract class ConnectionHandshake extends ConnectionDelivery implements 
         server.admission.deviceDisconnected(deviceId, this, nanoTime());
         long e = epoch;
         if (e != 0) {
+            if (version >= Protocol.VERSION_COMMANDS) {
+                server.commands.detach(deviceId, e);
+            }
             server.registry.release(deviceId, e);
         }
     }
