@@ -10,6 +10,8 @@ import io.netty.handler.codec.MessageToByteEncoder;
 public final class FrameEncoder extends MessageToByteEncoder<Frame> {
     /** Writes each frame with the lowest version that has it (HELLO: its own version). */
     public static final FrameEncoder INSTANCE = new FrameEncoder(0);
+    /** Writes every frame with version 1 and refuses the command frames: a version 1 connection. */
+    public static final FrameEncoder VERSION_1 = new FrameEncoder(Protocol.VERSION);
     /** Writes every frame with version 2: the encoder of a device connection that takes commands. */
     public static final FrameEncoder VERSION_2 = new FrameEncoder(Protocol.VERSION_COMMANDS);
 
@@ -24,7 +26,7 @@ public final class FrameEncoder extends MessageToByteEncoder<Frame> {
     /** The shared encoder for a connection of {@code version}. */
     public static FrameEncoder forVersion(int version) {
         Protocol.checkVersion(version);
-        return version == Protocol.VERSION ? INSTANCE : VERSION_2;
+        return version == Protocol.VERSION ? VERSION_1 : VERSION_2;
     }
 
     @Override

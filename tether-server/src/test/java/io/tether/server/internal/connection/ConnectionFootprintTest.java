@@ -35,7 +35,7 @@ class ConnectionFootprintTest {
         long aligned = (bytes + 7) / 8 * 8;
         System.out.printf("Connection: %d instance fields, %d bytes of fields and header, %d bytes aligned%n",
                 fields, bytes, aligned);
-        assertThat(fields).isLessThanOrEqualTo(25);
+        assertThat(fields).isLessThanOrEqualTo(26); // 25, plus the protocol version (one byte, in padding)
         assertThat(aligned).isLessThanOrEqualTo(152);
     }
 }
