@@ -27,7 +27,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.PriorityQueue;
+import java.util.TreeSet;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -92,7 +92,9 @@ public final class CommandLedger implements Commands, AutoCloseable {
     /** Read by {@link #open} from any thread; the values' fields only on the ledger thread (except openCount). */
     private final Map<String, Device> devices = new ConcurrentHashMap<>();
     private final Map<String, Entry> openById = new HashMap<>();
-    private final PriorityQueue<Entry> expiries = new PriorityQueue<>(Comparator.comparingLong(e -> e.cmd.expiresAtMillis()));
+    /** Open commands by expiry time; an entry leaves when its command leaves the open set. */
+    private final TreeSet<Entry> expiries = new TreeSet<>(
+            Comparator.comparingLong((Entry e) -> e.expiresAt).thenComparing(e -> e.id));
     private final Map<String, List<Waiter>> waiters = new HashMap<>();
     private final Counter[] transitions;
     private final AtomicLong openTotal = new AtomicLong();
@@ -509,27 +511,42 @@ public final class CommandLedger implements Commands, AutoCloseable {
 
     /** Every SENT command of the device back to QUEUED: its connection changed or ended. */
     private void requeue(Device d) {
+        long now = clock.millis();
+        List<Entry> expired = null;
         for (Entry e : d.open.values()) {
             if (e.cmd.state() == CommandState.SENT) {
                 e.cmd = e.cmd.with(CommandState.QUEUED, e.cmd.sentAtMillis(), 0, 0, e.cmd.attempts(), null,
                         "sent, not acknowledged before the connection ended: queued again");
+                if (now >= e.expiresAt) {
+                    (expired == null ? expired = new ArrayList<>() : expired).add(e);
+                }
             }
         }
         d.inFlight = 0;
         d.inFlightBytes = 0;
         d.sentUpTo = 0;
+        if (expired != null) {
+            for (Entry e : expired) {
+                expire(d, e, now);
+            }
+        }
     }
 
     private void sweep() {
         long now = clock.millis();
-        Entry e;
-        while ((e = expiries.peek()) != null && e.cmd.expiresAtMillis() <= now) {
-            expiries.poll();
-            if (e.closed || e.cmd.state() != CommandState.QUEUED || !e.durable) {
-                continue; // gone, or in flight: a SENT command is judged when it comes back to the queue
+        List<Entry> due = new ArrayList<>();
+        for (Entry e : expiries) {
+            if (e.expiresAt > now) {
+                break;
             }
-            Device d = devices.get(e.cmd.deviceId());
-            expire(d, e, now);
+            // In flight (SENT) or not yet durable: judged when it comes back to the queue, or
+            // when its write completes and dispatch sees it.
+            if (e.cmd.state() == CommandState.QUEUED && e.durable) {
+                due.add(e);
+            }
+        }
+        for (Entry e : due) {
+            expire(devices.get(e.cmd.deviceId()), e, now);
         }
     }
 
@@ -575,7 +592,7 @@ public final class CommandLedger implements Commands, AutoCloseable {
 
     /** The entry left the open set (the caller removed it from {@code d.open}). */
     private void closeEntry(Device d, Entry e) {
-        e.closed = true;
+        expiries.remove(e);
         openById.remove(e.cmd.id());
         if (e.cmd.idempotencyKey() != null && d.keys != null) {
             d.keys.remove(e.cmd.idempotencyKey(), e);
@@ -695,13 +712,16 @@ public final class CommandLedger implements Commands, AutoCloseable {
     }
 
     private static final class Entry {
+        final String id;
+        final long expiresAt;
         Command cmd;
         boolean durable;
-        boolean closed;
         final List<PendingSubmit> pending = new ArrayList<>(1);
 
         Entry(Command cmd) {
             this.cmd = cmd;
+            this.id = cmd.id();
+            this.expiresAt = cmd.expiresAtMillis();
         }
 
         void whenDurable(CompletableFuture<Submitted> f, boolean created) {
