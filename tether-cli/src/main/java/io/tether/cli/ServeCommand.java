@@ -1,6 +1,7 @@
 package io.tether.cli;
 
 import io.tether.server.Authenticators;
+import io.tether.server.CommandLimits;
 import io.tether.server.Credentials;
 import io.tether.server.EventLog;
 import io.tether.server.EventLogs;
@@ -118,6 +119,20 @@ public final class ServeCommand implements Callable<Integer> {
             description = "A device whose queued outbound data has not drained for this long (it sends but does not "
                     + "read) is closed as SLOW_CONSUMER (default: ${DEFAULT-VALUE}; 0 = never).")
     Duration writeStallTimeout;
+
+    @Option(names = "--max-commands-per-device", paramLabel = "N",
+            description = "Commands one device may have QUEUED or SENT at once; one more is refused with 409 queue-full "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int maxCommandsPerDevice;
+
+    @Option(names = "--command-ttl", paramLabel = "D", converter = DurationConverter.class,
+            description = "How long a command waits for delivery when its request names no TTL; then EXPIRED, never "
+                    + "sent (default: ${DEFAULT-VALUE}).")
+    Duration commandTtl;
+
+    @Option(names = "--max-command-ttl", paramLabel = "D", converter = DurationConverter.class,
+            description = "Largest TTL a command request may ask for (default: ${DEFAULT-VALUE}).")
+    Duration maxCommandTtl;
 
     @Option(names = "--workers", paramLabel = "N", description = "I/O threads (default: number of cores).")
     int workers;
@@ -446,6 +461,8 @@ public final class ServeCommand implements Callable<Integer> {
                 .deviceMessageRate(deviceMessageRate)
                 .deviceByteRate(deviceByteRate)
                 .writeStallTimeout(writeStallTimeout)
+                .commandLimits(new CommandLimits(maxCommandsPerDevice, commandTtl, maxCommandTtl,
+                        CommandLimits.DEFAULTS.maxInFlight()))
                 .workerThreads(workers)
                 .shutdownTimeout(shutdownTimeout);
         if (userTimeout != null) {
