@@ -132,8 +132,13 @@ final class CommandApi {
             throw new Failure("cannot connect to " + base + ": connection refused (is `tether serve --api "
                     + request.uri().getHost() + ":" + port(request.uri()) + "` running? see --api)");
         } catch (SSLHandshakeException e) {
-            throw new Failure("TLS handshake with " + base + " failed: " + e.getMessage()
-                    + " (a self-signed or private-CA certificate needs --cacert FILE)");
+            String why = String.valueOf(e.getMessage());
+            if (why.contains("PKIX") || why.contains("certification path")) {
+                why = "the API's certificate is not trusted (a self-signed or private-CA certificate needs --cacert FILE)";
+            } else if (why.contains("subject alternative name") || why.contains("No name matching")) {
+                why = "the API's certificate does not name " + request.uri().getHost() + " (" + why + ")";
+            }
+            throw new Failure("TLS handshake with " + base + " failed: " + why);
         } catch (IOException e) {
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             if (base.startsWith("https:") && why.contains("plaintext")) {
