@@ -280,10 +280,11 @@ public final class CommandCommand implements Callable<Integer> {
         }
 
         /**
-         * The exit code of a command in {@code state}; {@code waited} is whether the user asked to
-         * wait for its end (then QUEUED and SENT are "still pending").
+         * The exit code of a command in {@code state}; {@code wait} is how long the user asked to
+         * wait for its end, or null (with a wait, QUEUED and SENT are "still pending").
          */
-        int exitCode(JsonNode command, boolean waited) {
+        int exitCode(JsonNode command, Duration wait) {
+            boolean waited = wait != null && !wait.isZero();
             String state = command.path("state").asText();
             return switch (state) {
                 case "SUCCEEDED", "DELIVERED" -> EXIT_OK;
@@ -292,7 +293,7 @@ public final class CommandCommand implements Callable<Integer> {
                     if (!waited) {
                         yield EXIT_OK;
                     }
-                    fail("still " + state + " when --wait ended", EXIT_PENDING);
+                    fail("still " + state + " when --wait " + KeepAlive.format(wait) + " ended", EXIT_PENDING);
                     yield EXIT_PENDING;
                 }
                 default -> fail("the API answered an unknown state '" + state + "'", EXIT_USAGE);
@@ -450,7 +451,7 @@ public final class CommandCommand implements Callable<Integer> {
             } else {
                 out.println(command.path("id").asText());
             }
-            return exitCode(command, waiting);
+            return exitCode(command, wait);
         }
 
         private static byte[] hex(String text) throws Usage {
@@ -504,7 +505,7 @@ public final class CommandCommand implements Callable<Integer> {
             JsonNode command = waiting ? follow(client, id, null, wait)
                     : client.get("/v1/commands/" + CommandApi.segment(id), Duration.ZERO).body();
             print(out, command);
-            return exitCode(command, waiting);
+            return exitCode(command, wait);
         }
     }
 

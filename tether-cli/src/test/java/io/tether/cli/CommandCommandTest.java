@@ -189,7 +189,7 @@ class CommandCommandTest {
 
         assertThat(r.code()).isEqualTo(3);
         assertThat(r.out()).contains(" QUEUED");
-        assertThat(r.err()).contains("still QUEUED when --wait ended");
+        assertThat(r.err()).contains("still QUEUED when --wait 700ms ended");
         // The wait is kept, give or take a poll's overhead (slack: 2 s for a loaded machine).
         assertThat(tookMs).isBetween(700L, 2_700L);
     }
