@@ -61,8 +61,6 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ApiHandler.class);
     /** Requests read but not yet answered, beyond which the socket is not read. */
     private static final int MAX_PIPELINED = 16;
-    /** Time a ledger call may take beyond the wait it was asked for. */
-    private static final Duration LEDGER_BUDGET = Duration.ofSeconds(30);
     /** "Retry-After" of a 503 from the store: it recovers by itself, usually within seconds. */
     private static final String STORE_RETRY_SECONDS = "5";
     static final String ANONYMOUS = "anonymous";
@@ -341,7 +339,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                     : e.getMessage());
             return;
         }
-        await(x, ledger().submit(request), LEDGER_BUDGET, (s, e) -> {
+        await(x, ledger().submit(request), budget(), (s, e) -> {
             if (e != null) {
                 failed(x, e);
                 return;
@@ -372,7 +370,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
         if (wait.isZero()) {
             CompletionStage<Optional<Command>> stage = ledger().get(id);
-            await(x, stage, LEDGER_BUDGET, (c, e) -> {
+            await(x, stage, budget(), (c, e) -> {
                 if (e != null) {
                     failed(x, e);
                 } else if (c.isEmpty()) {
@@ -383,7 +381,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             });
             return;
         }
-        await(x, ledger().await(id, wait), wait.plus(LEDGER_BUDGET), (c, e) -> {
+        await(x, ledger().await(id, wait), wait.plus(budget()), (c, e) -> {
             if (e != null) {
                 failed(x, e);
             } else {
@@ -396,7 +394,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         if (!checkQuery(x, query, Set.of())) {
             return;
         }
-        await(x, ledger().cancel(id), LEDGER_BUDGET, (c, e) -> {
+        await(x, ledger().cancel(id), budget(), (c, e) -> {
             if (e != null) {
                 failed(x, e);
             } else {
@@ -435,7 +433,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        await(x, ledger().list(deviceId, states, limit), LEDGER_BUDGET, (cs, e) -> {
+        await(x, ledger().list(deviceId, states, limit), budget(), (cs, e) -> {
             if (e != null) {
                 failed(x, e);
             } else {
@@ -489,6 +487,11 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
     }
 
     // ---- helpers
+
+    /** Time a ledger call may take beyond the wait it was asked for. */
+    private Duration budget() {
+        return shared.settings.limits().ledgerTimeout();
+    }
 
     private Commands ledger() {
         return shared.settings.commands().get();

@@ -81,16 +81,20 @@ public final class ApiServer implements AutoCloseable {
      * @param maxConnections API connections open at once; more are answered 503 and closed
      * @param requestTimeout from a request's first byte to its last
      * @param idleTimeout    how long a keep-alive connection may wait for its next request
+     * @param ledgerTimeout  how long a ledger call may take beyond the wait it was asked for; then
+     *                       the request is answered 503 (the ledger's own bound failed)
      */
-    public record Limits(int maxConnections, Duration requestTimeout, Duration idleTimeout) {
-        /** 256 connections, 30 s per request, 75 s idle (longer than the 60 s of common client pools). */
-        public static final Limits DEFAULT = new Limits(256, Duration.ofSeconds(30), Duration.ofSeconds(75));
+    public record Limits(int maxConnections, Duration requestTimeout, Duration idleTimeout, Duration ledgerTimeout) {
+        /** 256 connections, 30 s per request, 75 s idle (longer than the 60 s of common client pools), 30 s per ledger call. */
+        public static final Limits DEFAULT = new Limits(256, Duration.ofSeconds(30), Duration.ofSeconds(75),
+                Duration.ofSeconds(30));
 
         public Limits {
             if (maxConnections < 1) {
                 throw new IllegalArgumentException("api maxConnections " + maxConnections + " (expected: >= 1)");
             }
-            if (requestTimeout.isNegative() || requestTimeout.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
+            if (requestTimeout.isNegative() || requestTimeout.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()
+                    || ledgerTimeout.isNegative() || ledgerTimeout.isZero()) {
                 throw new IllegalArgumentException("api timeouts must be > 0");
             }
         }
