@@ -67,6 +67,19 @@ class ServeApiOptionsTest {
     }
 
     @Test
+    void apiFlags_areReadFromTheConfigFile(@TempDir Path yamlDir) throws Exception {
+        Path keys = dir.resolve("api-keys");
+        ApiKeys.add(keys, "alice");
+        Path yaml = yamlDir.resolve("tether.yaml");
+        Files.writeString(yaml, "api: 127.0.0.1:0\napi-keys: " + keys + "\napi-rate: 5,7\n");
+
+        ServeCommand serve = parse("serve", "--config", yaml.toString());
+
+        assertThat(ServeCommand.parseApiRate(serve.apiRate)).isEqualTo(new ApiRate(5, 7));
+        assertThat(serve.configureApi(serve.builder()).path()).isEqualTo(keys);
+    }
+
+    @Test
     void apiWithoutKeys_exits2_sayingWhyAndTheFix() {
         Cli r = Cli.run("serve", "--insecure-no-auth", "--store", "memory", "--api", "127.0.0.1:0");
         assertThat(r.code()).isEqualTo(2);

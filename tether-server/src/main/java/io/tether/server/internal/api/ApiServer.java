@@ -170,8 +170,8 @@ public final class ApiServer implements AutoCloseable {
                         channels.add(ch);
                         ChannelPipeline p = ch.pipeline();
                         if (s.tls() != null) {
-                            // The request deadline below bounds a stalled handshake too.
-                            p.addLast("tls", Tls.handler(s.tls(), ch, Duration.ZERO));
+                            // A stalled handshake gets as long as a stalled request.
+                            p.addLast("tls", Tls.handler(s.tls(), ch, limits.requestTimeout()));
                         }
                         if (open.incrementAndGet() > limits.maxConnections()) {
                             open.decrementAndGet();
