@@ -663,7 +663,11 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
-        /** The keys applications must present to the HTTP API ({@code Authorization: Bearer tk_...}). */
+        /**
+         * The keys applications must present to the HTTP API ({@code Authorization: Bearer tk_...}).
+         * The server reads them as they are in force: call {@link ApiKeys#reload} to pick up a
+         * changed file ({@code tether serve} does every 2 s and on SIGHUP).
+         */
         public Builder apiKeys(ApiKeys keys) {
             this.apiKeys = Objects.requireNonNull(keys, "apiKeys");
             return this;
