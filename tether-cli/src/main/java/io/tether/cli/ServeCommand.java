@@ -1,5 +1,7 @@
 package io.tether.cli;
 
+import io.tether.server.ApiKeys;
+import io.tether.server.ApiRate;
 import io.tether.server.Authenticators;
 import io.tether.server.CommandLimits;
 import io.tether.server.Credentials;
@@ -232,6 +234,32 @@ public final class ServeCommand implements Callable<Integer> {
                     + "/metrics, /health (default: off). No authentication: keep it on loopback or a private network.")
     String admin;
 
+    @Option(names = "--api", paramLabel = "ADDR:PORT",
+            description = "Serve the HTTP API (commands to devices, docs/API.md) on ADDR:PORT, e.g. 127.0.0.1:7480 "
+                    + "(default: off). Needs --api-keys FILE, or --insecure-no-api-auth.")
+    String api;
+
+    @Option(names = "--api-keys", paramLabel = "FILE",
+            description = "API keys, stored hashed (tether api-keys add). Re-read when it changes and on SIGHUP.")
+    Path apiKeys;
+
+    @Option(names = "--insecure-no-api-auth", arity = "0..1",
+            description = "Serve the HTTP API without keys: anyone who reaches it can command every device. Local demos only.")
+    boolean insecureNoApiAuth;
+
+    @Option(names = "--api-tls-cert", paramLabel = "FILE",
+            description = "TLS on the API port: PEM certificate chain, the server's certificate first (with --api-tls-key).")
+    Path apiTlsCert;
+
+    @Option(names = "--api-tls-key", paramLabel = "FILE",
+            description = "TLS private key of the API port: unencrypted PKCS#8 PEM (with --api-tls-cert).")
+    Path apiTlsKey;
+
+    @Option(names = "--api-rate", paramLabel = "PER_SEC[,BURST]",
+            description = "HTTP API requests per second per key, with a burst (default: ${DEFAULT-VALUE}; BURST defaults "
+                    + "to 2 x PER_SEC; 0 = no limit). Beyond it: 429 with Retry-After.")
+    String apiRate;
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "YAML file of key: value, each key a flag's name without the leading -- "
                     + "(heartbeat-multiplier: 2, keepalive: off, sync: false). Typed flags win; an unknown key is an error.")
@@ -306,6 +334,13 @@ public final class ServeCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        ApiKeys httpKeys;
+        try {
+            httpKeys = configureApi(b);
+        } catch (IllegalArgumentException e) {
+            err.println("tether serve: " + ConfigFile.blame(spec.commandLine(), e.getMessage()));
+            return 2;
+        }
         Credentials keys = null;
         if (credentials != null) {
             try {
@@ -368,16 +403,18 @@ public final class ServeCommand implements Callable<Integer> {
         // a fallback for any other way the JVM goes down.
         Signals.install();
         ScheduledExecutorService reloader = null;
-        if (keys != null) {
+        if (keys != null || httpKeys != null) {
             Credentials file = keys;
-            Signals.onHup = () -> reloadCredentials(file, true, server);
+            Signals.onHup = () -> reloadKeys(file, httpKeys, true, server);
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
                 t.setDaemon(true);
                 return t;
             });
-            reloader.scheduleWithFixedDelay(() -> reloadCredentials(file, false, server), 2, 2, TimeUnit.SECONDS);
-            log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
+            reloader.scheduleWithFixedDelay(() -> reloadKeys(file, httpKeys, false, server), 2, 2, TimeUnit.SECONDS);
+            if (keys != null) {
+                log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
+            }
         }
         Thread hook = new Thread(() -> {
             server.close();
@@ -392,6 +429,100 @@ public final class ServeCommand implements Callable<Integer> {
         server.close();
         eventLog.close();
         return 0;
+    }
+
+    /** Re-reads the device credentials and the API keys, whichever there are. */
+    private static void reloadKeys(Credentials credentials, ApiKeys apiKeys, boolean force, TetherServer server) {
+        if (credentials != null) {
+            reloadCredentials(credentials, force, server);
+        }
+        if (apiKeys != null) {
+            try {
+                if (apiKeys.reload(force)) {
+                    log.info("API keys reloaded from {} ({} keys)", apiKeys.path(), apiKeys.size());
+                    if (apiKeys.size() == 0) {
+                        log.warn("{} has no keys: every HTTP API request is refused until one is added", apiKeys.path());
+                    }
+                }
+            } catch (IOException e) {
+                log.error("API keys not reloaded, previous keys stay in force: {}", e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Applies the {@code --api*} flags to {@code b}.
+     *
+     * @return the API keys, to reload; null without an API or without keys
+     * @throws IllegalArgumentException naming the flag, what is wrong and the fix
+     */
+    ApiKeys configureApi(TetherServer.Builder b) {
+        if (api == null) {
+            String stray = apiKeys != null ? "--api-keys" : insecureNoApiAuth ? "--insecure-no-api-auth"
+                    : apiTlsCert != null ? "--api-tls-cert" : apiTlsKey != null ? "--api-tls-key" : null;
+            if (stray != null) {
+                throw new IllegalArgumentException(stray + " needs --api ADDR:PORT (the HTTP API is off without it)");
+            }
+            return null;
+        }
+        b.api(HostPort.resolve("--api", api));
+        b.apiRate(parseApiRate(apiRate));
+        if ((apiTlsCert == null) != (apiTlsKey == null)) {
+            throw new IllegalArgumentException("--api-tls-cert and --api-tls-key go together");
+        }
+        if (apiTlsCert != null) {
+            try {
+                b.apiTls(ServerTls.fromPem(apiTlsCert, apiTlsKey));
+            } catch (java.io.UncheckedIOException e) {
+                throw new IllegalArgumentException("API TLS: " + e.getMessage());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("API TLS: " + e.getMessage());
+            }
+        }
+        if (apiKeys != null && insecureNoApiAuth) {
+            throw new IllegalArgumentException("--api-keys and --insecure-no-api-auth: choose one");
+        }
+        if (apiKeys == null) {
+            if (!insecureNoApiAuth) {
+                throw new IllegalArgumentException("--api without --api-keys FILE: every application could command every "
+                        + "device. Create a key with `tether api-keys add NAME --file FILE`, or pass --insecure-no-api-auth "
+                        + "for a local demo.");
+            }
+            b.apiInsecureNoAuth(true);
+            return null;
+        }
+        try {
+            ApiKeys keys = ApiKeys.load(apiKeys);
+            b.apiKeys(keys);
+            return keys;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--api-keys: " + e.getMessage());
+        }
+    }
+
+    /**
+     * {@code PER_SEC[,BURST]} or {@code 0}; BURST defaults to twice the rate.
+     *
+     * @throws IllegalArgumentException naming --api-rate and the expected form
+     */
+    static ApiRate parseApiRate(String value) {
+        String v = value.strip();
+        if (v.equals("0") || v.equalsIgnoreCase("off")) {
+            return ApiRate.OFF;
+        }
+        String[] f = v.split(",", -1);
+        try {
+            if (f.length <= 2) {
+                double rate = Double.parseDouble(f[0].strip());
+                int burst = f.length == 2 ? Integer.parseInt(f[1].strip()) : (int) Math.min(10_000_000, Math.max(1, Math.ceil(2 * rate)));
+                return new ApiRate(rate, burst);
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--" + e.getMessage());
+        }
+        throw new IllegalArgumentException("--api-rate '" + value + "' (expected: PER_SEC[,BURST], e.g. 1000,2000, or 0 for no limit)");
     }
 
     private static void reloadCredentials(Credentials file, boolean force, TetherServer server) {

@@ -18,6 +18,8 @@ import io.tether.protocol.Reason;
 import io.tether.server.Authenticator;
 import io.tether.server.internal.admin.AdminServer;
 import io.tether.server.internal.admission.Admission;
+import io.tether.server.internal.api.ApiServer;
+import io.tether.server.internal.api.DeviceDirectory;
 import io.tether.server.internal.connection.Connection;
 import io.tether.server.internal.close.ConnectionClose;
 import io.tether.server.internal.connection.RefusedConnection;
@@ -72,6 +74,9 @@ public final class TetherServer implements AutoCloseable {
     private Channel serverChannel;
     private final InetSocketAddress adminAddress;
     private AdminServer admin;
+    /** The HTTP API's settings and its device directory, or null without {@link Builder#api}. */
+    private final ApiConfig apiConfig;
+    private ApiServer api;
     private volatile boolean closed;
 
     private TetherServer(Builder b, ServerConfig config) {
@@ -84,13 +89,36 @@ public final class TetherServer implements AutoCloseable {
         this.tls = b.tls;
         this.tlsDescription = b.tlsDescription;
         this.adminAddress = b.adminAddress;
+        this.apiConfig = b.apiAddress == null ? null : new ApiConfig(b.apiAddress, b.apiKeys, b.apiTls, b.apiRate, new DeviceDirectory());
+        List<SessionListener> listeners = withApi(b.listeners);
         CommandJournal journal = store instanceof RocksDbMessageStore rocks ? rocks.commandJournal() : new MemoryCommandJournal();
         this.commands = new CommandLedger(journal, config.commandLimits(), config.maxFrameLength() - 10, b.clock,
-                store::health, b.listeners, meters);
-        this.context = new ServerContext(config, registry, store, authenticator, b.clock, b.listeners, meters, commands);
+                store::health, listeners, meters);
+        this.context = new ServerContext(config, registry, store, authenticator, b.clock, listeners, meters, commands);
     }
 
     private static final Authenticator NO_AUTH = Authenticator.allowAll();
+
+    /** The HTTP API as built: keys null when it runs without authentication (explicitly chosen). */
+    private record ApiConfig(InetSocketAddress address, ApiKeys keys, ServerTls tls, ApiRate rate, DeviceDirectory directory) {
+    }
+
+    /** The listeners, and the API's device directory, which learns sessions from the same events. */
+    private List<SessionListener> withApi(List<SessionListener> listeners) {
+        if (apiConfig == null) {
+            return listeners;
+        }
+        List<SessionListener> all = new ArrayList<>(listeners);
+        all.add(apiConfig.directory());
+        return all;
+    }
+
+    private ApiServer startApi() {
+        return ApiServer.start(new ApiServer.Settings(apiConfig.address(), apiConfig.tls() == null ? null : apiConfig.tls().context(),
+                apiConfig.keys() == null ? null : apiConfig.keys().file(), apiConfig.rate(), config.maxFrameLength(),
+                this::commands, apiConfig.directory(), transport, meters, context.clock, System::nanoTime,
+                ApiServer.Limits.DEFAULT));
+    }
 
     public static Builder builder() {
         return new Builder();
@@ -181,6 +209,20 @@ public final class TetherServer implements AutoCloseable {
                 throw e;
             }
         }
+        if (apiConfig != null) {
+            try {
+                api = startApi();
+            } catch (java.io.UncheckedIOException e) {
+                if (admin != null) {
+                    admin.close();
+                }
+                serverChannel.close().syncUninterruptibly();
+                workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                bossGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                serverChannel = null;
+                throw e;
+            }
+        }
         if (authenticator == NO_AUTH) {
             log.warn("AUTHENTICATION IS OFF: any client can claim any device id, take over its session and "
                     + "send data in its name. Use only for local demos and tests.");
@@ -232,6 +274,14 @@ public final class TetherServer implements AutoCloseable {
      */
     public synchronized InetSocketAddress adminAddress() {
         return admin == null ? null : admin.address();
+    }
+
+    /**
+     * The bound address of the HTTP API ({@link Builder#api}), or null when there is none or the
+     * server is not started.
+     */
+    public synchronized InetSocketAddress apiAddress() {
+        return api == null ? null : api.address();
     }
 
     public Transport transport() {
@@ -327,6 +377,9 @@ public final class TetherServer implements AutoCloseable {
             store.close();
             return;
         }
+        if (api != null) {
+            api.close();
+        }
         if (admin != null) {
             admin.close();
         }
@@ -382,6 +435,11 @@ public final class TetherServer implements AutoCloseable {
         private CommandLimits commandLimits = CommandLimits.DEFAULTS;
         private Transport transport = Transport.best();
         private InetSocketAddress adminAddress;
+        private InetSocketAddress apiAddress;
+        private ApiKeys apiKeys;
+        private boolean apiInsecureNoAuth;
+        private ServerTls apiTls;
+        private ApiRate apiRate = ApiRate.DEFAULT;
         private SessionRegistry registry;
         private MessageStore store;
         private Authenticator authenticator = NO_AUTH;
@@ -617,6 +675,48 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Serve the HTTP API (docs/API.md: commands to devices through {@link #commands()}, devices'
+         * sessions) on {@code address} while the server runs; port 0 picks a free port
+         * ({@link TetherServer#apiAddress()}). Requires {@link #apiKeys} or, for demos only,
+         * {@link #apiInsecureNoAuth}. Default: none.
+         */
+        public Builder api(InetSocketAddress address) {
+            this.apiAddress = Objects.requireNonNull(address, "api");
+            return this;
+        }
+
+        /**
+         * The keys applications must present to the HTTP API ({@code Authorization: Bearer tk_...}).
+         * The server reads them as they are in force: call {@link ApiKeys#reload} to pick up a
+         * changed file ({@code tether serve} does every 2 s and on SIGHUP).
+         */
+        public Builder apiKeys(ApiKeys keys) {
+            this.apiKeys = Objects.requireNonNull(keys, "apiKeys");
+            return this;
+        }
+
+        /**
+         * Serve the HTTP API without keys: anyone who can reach it can command every device. For
+         * local demos and tests only; refused together with {@link #apiKeys}. Default off.
+         */
+        public Builder apiInsecureNoAuth(boolean on) {
+            this.apiInsecureNoAuth = on;
+            return this;
+        }
+
+        /** TLS on the HTTP API's port; off by default. */
+        public Builder apiTls(ServerTls tls) {
+            this.apiTls = Objects.requireNonNull(tls, "apiTls");
+            return this;
+        }
+
+        /** Requests per API key. Default {@link ApiRate#DEFAULT} (1,000 per second, bursts of 2,000); {@link ApiRate#OFF}. */
+        public Builder apiRate(ApiRate rate) {
+            this.apiRate = Objects.requireNonNull(rate, "apiRate");
+            return this;
+        }
+
         public Builder transport(Transport t) {
             this.transport = Objects.requireNonNull(t, "transport");
             return this;
@@ -672,8 +772,21 @@ public final class TetherServer implements AutoCloseable {
                     threads, limits, shutdown, admission, flapping, deviceLimits, commandLimits);
         }
 
+        /**
+         * @throws IllegalStateException if the HTTP API has neither keys nor the insecure choice,
+         *                               or both, or API options were given without {@link #api}
+         */
         public TetherServer build() {
             ServerConfig c = config();
+            if (apiAddress != null && (apiKeys == null) == !apiInsecureNoAuth) {
+                throw new IllegalStateException(apiKeys == null
+                        ? "api: no API keys: every application could command every device. Give apiKeys(...) "
+                        + "(tether serve --api-keys FILE), or apiInsecureNoAuth(true) (--insecure-no-api-auth) for a local demo"
+                        : "api: both API keys and apiInsecureNoAuth(true) (--api-keys and --insecure-no-api-auth): choose one");
+            }
+            if (apiAddress == null && (apiKeys != null || apiInsecureNoAuth || apiTls != null)) {
+                throw new IllegalStateException("api keys, TLS or insecure mode given without an API address (--api ADDR:PORT)");
+            }
             if (registry == null) {
                 registry = new LocalSessionRegistry();
             }

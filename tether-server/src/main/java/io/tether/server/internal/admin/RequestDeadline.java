@@ -13,14 +13,14 @@ import java.util.concurrent.TimeUnit;
  * either: a client that sends one byte every 30 s is closed after the request timeout, not kept
  * forever. First in the pipeline, so it sees raw bytes. Touched only on the channel's event loop.
  */
-final class RequestDeadline extends ChannelInboundHandlerAdapter {
+public final class RequestDeadline extends ChannelInboundHandlerAdapter {
     private final long requestTimeoutNanos;
     private final long idleTimeoutNanos;
     private ChannelHandlerContext ctx;
     private ScheduledFuture<?> timer;
     private boolean inRequest;
 
-    RequestDeadline(long requestTimeoutNanos, long idleTimeoutNanos) {
+    public RequestDeadline(long requestTimeoutNanos, long idleTimeoutNanos) {
         this.requestTimeoutNanos = requestTimeoutNanos;
         this.idleTimeoutNanos = idleTimeoutNanos;
     }
@@ -45,8 +45,20 @@ final class RequestDeadline extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
+    /**
+     * The current request has arrived whole and is being answered: no deadline runs while the
+     * server works on it (a long poll may take a minute). The HTTP API calls this; the admin
+     * endpoint answers at once and does not need to.
+     */
+    public void requestReceived() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
     /** The response to the current request was written: the connection waits for the next one. */
-    void requestDone() {
+    public void requestDone() {
         inRequest = false;
         arm(idleTimeoutNanos);
     }
