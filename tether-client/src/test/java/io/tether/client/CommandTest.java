@@ -138,6 +138,29 @@ class CommandTest {
     }
 
     @Test
+    void aCommandStillRunningWhenItsConnectionEnds_runsOnce_andIsAckedOnTheNextConnection() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        TetherClient c = start(builder().onCommand(cmd -> {
+            processed.add(cmd.seq());
+            release.await(FakeServer.WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return CommandResult.succeeded(bytes("done"));
+        }));
+        CommandServer.Conn first = server.session(0);
+        first.command(1, "long job");
+        await().atMost(FakeServer.WAIT).until(() -> processed.size() == 1);
+        first.close();
+
+        CommandServer.Conn second = server.session(0);
+        second.command(1, "long job"); // resent: the handler still has it
+        assertThat(second.poll(QUIET)).as("no ACK while it runs").isNull();
+        release.countDown();
+        assertThat(second.next(Frame.CommandAck.class).seq()).isEqualTo(1);
+        assertThat(second.next(Frame.Result.class).seq()).isEqualTo(1);
+        assertThat(processed).containsExactly(1L);
+        assertThat(c.stats().commandsDuplicate()).isEqualTo(1);
+    }
+
+    @Test
     void aResult_isResentAfterEachReconnect_untilItsResultAck() {
         TetherClient c = start(builder().onCommand(this::ok));
         CommandServer.Conn first = server.session(0);
