@@ -6,6 +6,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import io.tether.client.ClientGroup;
 import io.tether.client.ClientListener;
+import io.tether.client.ClientStats;
+import io.tether.client.CommandResult;
 import io.tether.client.ClientTls;
 import io.tether.client.TetherClient;
 import io.tether.protocol.Reason;
@@ -53,10 +55,14 @@ import java.util.concurrent.atomic.LongAdder;
                 "  silent  handshake, then nothing more (or after --silent-after); never closes",
                 "  fin     send --messages, then close gracefully (FIN)",
                 "  rst     send --messages, then close with RST",
-                "  flap    reconnect in a loop without closing the old socket (the reboot storm)"})
+                "  flap    reconnect in a loop without closing the old socket (the reboot storm)",
+                "With --command-reply, normal and late devices take commands (protocol version 2) and answer them."})
 public final class SimCommand implements Callable<Integer> {
 
     enum Behaviour { normal, silent, late, fin, rst, flap }
+
+    /** How a device answers a command: SUCCEEDED "ok", FAILED "fail", or acknowledge only. */
+    enum CommandReply { ok, fail, ignore }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -128,6 +134,16 @@ public final class SimCommand implements Callable<Integer> {
             description = "normal/late: at most W unacknowledged messages per device (default: all --messages at once).")
     int window;
 
+    @Option(names = "--command-reply", paramLabel = "R",
+            description = "Take commands (normal/late devices): ok = SUCCEEDED with payload \"ok\", fail = FAILED with "
+                    + "payload \"fail\", ignore = acknowledge without a result. Default: no commands (protocol version 1).")
+    CommandReply commandReply;
+
+    @Option(names = "--command-delay", paramLabel = "D", converter = DurationConverter.class,
+            description = "With --command-reply: processing time of each command before it is acknowledged "
+                    + "(default: ${DEFAULT-VALUE}).", defaultValue = "0")
+    Duration commandDelay;
+
     @Option(names = "--stop-when-acked", arity = "0..1",
             description = "normal/late: end as soon as every message is acknowledged instead of waiting for --duration.")
     boolean stopWhenAcked;
@@ -193,6 +209,7 @@ public final class SimCommand implements Callable<Integer> {
         atLeast("--messages", messages, 0);
         atLeast("--window", window, 0);
         atLeast("--id-offset", idOffset, 0);
+        checkCommandFlags();
         try {
             // Every id the run will use must be valid: fail here, not once per connection.
             CredentialsText.checkId("--id-prefix (device id " + idPrefix + idOffset + ")", idPrefix + idOffset);
@@ -220,6 +237,39 @@ public final class SimCommand implements Callable<Integer> {
             return 1;
         }
         return 0;
+    }
+
+    /** @throws CommandLine.ParameterException if the command flags do not fit the behaviour or each other */
+    private void checkCommandFlags() {
+        if (commandReply != null && behaviour != Behaviour.normal && behaviour != Behaviour.late) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--command-reply " + commandReply
+                    + ": only --behaviour normal or late devices take commands (not " + behaviour + ")");
+        }
+        if (commandDelay.isNegative()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--command-delay " + commandDelay
+                    + ": expected 0 or more");
+        }
+        if (commandReply == null && !commandDelay.isZero()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--command-delay " + commandDelay
+                    + ": needs --command-reply ok|fail|ignore (devices take commands only with it)");
+        }
+    }
+
+    /** A device's command handler: waits --command-delay, then answers as --command-reply says. */
+    static io.tether.client.CommandHandler commandHandler(CommandReply reply, Duration delay) {
+        byte[] ok = "ok".getBytes(StandardCharsets.US_ASCII);
+        byte[] fail = "fail".getBytes(StandardCharsets.US_ASCII);
+        long delayNanos = delay.toNanos();
+        return command -> {
+            if (delayNanos > 0) {
+                TimeUnit.NANOSECONDS.sleep(delayNanos); // the handler's own thread, never an event loop
+            }
+            return switch (reply) {
+                case ok -> CommandResult.succeeded(ok);
+                case fail -> CommandResult.failed(fail);
+                case ignore -> CommandResult.none();
+            };
+        };
     }
 
     /** @throws CommandLine.ParameterException naming the flag, the value and the least it may be */
@@ -274,6 +324,9 @@ public final class SimCommand implements Callable<Integer> {
             if (run.clientTls != null) {
                 b.tls(run.clientTls);
             }
+            if (commandReply != null) {
+                b.onCommand(commandHandler(commandReply, commandDelay));
+            }
             TetherClient c = b.build();
             clients.add(c);
             Sender sender = new Sender(run, c, messages, window > 0 ? window : messages);
@@ -303,6 +356,9 @@ public final class SimCommand implements Callable<Integer> {
             CompletableFuture.allOf(closed.toArray(new CompletableFuture[0])).get(10, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             spec.commandLine().getErr().println("tether sim: some devices did not close within 10 s");
+        }
+        if (commandReply != null) {
+            run.commandStats = clients.stream().map(TetherClient::stats).reduce(ClientStats.ZERO, ClientStats::plus);
         }
     }
 
@@ -409,6 +465,8 @@ public final class SimCommand implements Callable<Integer> {
         final AtomicLong open = new AtomicLong();
         volatile boolean stopping;
         long connectedAtEnd;
+        /** The SDK devices' counters at the end, when they took commands; else null. */
+        volatile ClientStats commandStats;
 
         Run(SimCommand c, InetSocketAddress target) {
             this.behaviour = c.behaviour;
@@ -573,6 +631,13 @@ public final class SimCommand implements Callable<Integer> {
                 g.writeNumberField("messagesAcked", acked.sum());
                 if (behaviour == Behaviour.flap) {
                     g.writeNumberField("flaps", flaps.sum());
+                }
+                ClientStats cs = commandStats;
+                if (cs != null) {
+                    g.writeNumberField("commandsReceived", cs.commandsReceived());
+                    g.writeNumberField("commandsProcessed", cs.commandsProcessed());
+                    g.writeNumberField("commandsDuplicate", cs.commandsDuplicate());
+                    g.writeNumberField("resultsAcked", cs.resultsAcked());
                 }
                 g.writeObjectFieldStart("closes");
                 for (Map.Entry<String, LongAdder> e : new java.util.TreeMap<>(closes).entrySet()) {

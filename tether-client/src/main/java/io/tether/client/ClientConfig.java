@@ -35,6 +35,7 @@ import java.util.function.LongUnaryOperator;
  * @param outboxFile         the outbox journal, or null for an outbox in memory only
  * @param outboxSync         whether the journal forces its appends to storage
  * @param tls                a client TLS context, or null for plaintext TCP
+ * @param commandHandler     processes commands (the client then speaks protocol version 2), or null
  */
 record ClientConfig(
         InetSocketAddress target,
@@ -57,5 +58,6 @@ record ClientConfig(
         boolean reconnect,
         Path outboxFile,
         boolean outboxSync,
-        SslContext tls) {
+        SslContext tls,
+        CommandHandler commandHandler) {
 }

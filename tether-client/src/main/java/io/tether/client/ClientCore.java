@@ -31,11 +31,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.NavigableMap;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -65,6 +71,11 @@ final class ClientCore {
     /** DATA body: 8-byte seq + payload, after the 2-byte header. */
     private static final int DATA_OVERHEAD = Protocol.HEADER_SIZE + 8;
     static final int MAX_PAYLOAD_LENGTH = Protocol.DEFAULT_MAX_FRAME_LENGTH - DATA_OVERHEAD;
+    /** RESULT body: 8-byte seq + 1-byte status + payload, after the 2-byte header. */
+    private static final int RESULT_OVERHEAD = Protocol.HEADER_SIZE + 9;
+    static final int MAX_RESULT_PAYLOAD_LENGTH = Protocol.DEFAULT_MAX_FRAME_LENGTH - RESULT_OVERHEAD;
+    /** How long close() waits for a running command handler before closing the outbox file anyway. */
+    private static final long COMMAND_STOP_WAIT_MILLIS = 5_000;
 
     final ClientConfig config;
     final Counters counters = new Counters();
@@ -107,9 +118,27 @@ final class ClientCore {
     private boolean finished;
     private boolean tlsFailureLogged;
 
+    // Commands (protocol version 2); all null/unused without a handler.
+    private final CommandHandler commandHandler;
+    /** One worker at most, so commands run in order; it exits when idle, so idle clients hold no thread. */
+    private final ThreadPoolExecutor commandExecutor;
+    private volatile boolean commandsStopping;
+    /** The RESULT payload the current server takes (its WELCOME's maximum frame length). */
+    private volatile int maxResultPayload = MAX_RESULT_PAYLOAD_LENGTH;
+    // Event loop only.
+    /** Highest command seq handed to the handler thread (queued, running or done). */
+    private long lastAccepted;
+    /** Highest command seq processed and recorded: what COMMAND_ACK says. */
+    private long lastProcessed;
+    /** Results the server has not acknowledged, by seq: resent after every WELCOME. */
+    private final NavigableMap<Long, Frame.Result> pendingResults = new TreeMap<>();
+    /** The server refused version 2 (BYE UNSUPPORTED_VERSION): speak version 1 from now on. */
+    private boolean versionFallback;
+
     ClientCore(ClientConfig config) {
         this.config = config;
         this.listener = config.listener();
+        this.commandHandler = config.commandHandler();
         // The file first: a locked or foreign file should fail build() before any thread starts.
         outboxFile = openOutboxFile(config);
         if (outboxFile != null) {
@@ -119,6 +148,11 @@ final class ClientCore {
             if (restored > 0) {
                 log.info("{}: {} unacknowledged messages reloaded from {}", config.deviceId(), restored,
                         outboxFile.path());
+            }
+            lastProcessed = outboxFile.lastProcessedCommand();
+            lastAccepted = lastProcessed;
+            for (OutboxFile.StoredResult r : outboxFile.unackedResults()) {
+                pendingResults.put(r.seq(), new Frame.Result(r.seq(), r.status(), r.payload()));
             }
         } else {
             outbox = new Outbox();
@@ -140,6 +174,17 @@ final class ClientCore {
                 outboxFile.close();
             }
             throw e;
+        }
+        if (commandHandler != null) {
+            String name = "tether-commands-" + config.deviceId();
+            commandExecutor = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, name);
+                t.setDaemon(true);
+                return t;
+            });
+            commandExecutor.allowCoreThreadTimeOut(true);
+        } else {
+            commandExecutor = null;
         }
         if (outboxFile != null) {
             outboxFile.start("tether-outbox-" + config.deviceId(), this::onJournalDurable, this::onJournalFailed);
@@ -165,7 +210,7 @@ final class ClientCore {
         }
         try {
             return OutboxFile.open(config.outboxFile(), config.deviceId(), config.outboxSync(),
-                    OutboxFile.DEFAULT_COMPACT_BYTES);
+                    OutboxFile.DEFAULT_COMPACT_BYTES, config.commandHandler() != null);
         } catch (IOException e) {
             throw new UncheckedIOException("outboxFile " + config.outboxFile() + " cannot be opened: " + e, e);
         }
@@ -252,7 +297,7 @@ final class ClientCore {
             failIncoming(closedBy);
             connectFuture.completeExceptionally(closedBy);
             finished = true;
-            closeOutboxFile().whenComplete((v, t) -> closeFuture.complete(null));
+            stopCommands().thenCompose(v -> closeOutboxFile()).whenComplete((v, t) -> closeFuture.complete(null));
         }
     }
 
@@ -421,7 +466,8 @@ final class ClientCore {
         }
         long deadline = loop.ticker().nanoTime() + config.connectTimeout().toNanos();
         Liveness liveness = new Liveness(pingCounter);
-        ConnectionHandler conn = new ConnectionHandler(this, liveness, deadline);
+        int version = commandHandler != null && !versionFallback ? Protocol.VERSION_COMMANDS : Protocol.VERSION;
+        ConnectionHandler conn = new ConnectionHandler(this, liveness, deadline, version);
         connection = conn;
         bootstrap.handler(new ChannelInitializer<Channel>() {
             @Override
@@ -431,8 +477,8 @@ final class ClientCore {
                     // on channelActive, waits in the handler until the TLS handshake is done.
                     ch.pipeline().addLast("tls", Tls.clientHandler(config.tls(), ch, config.target()));
                 }
-                ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH), FrameEncoder.INSTANCE,
-                        liveness, conn);
+                ch.pipeline().addLast(new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_LENGTH),
+                        FrameEncoder.forVersion(version), liveness, conn);
             }
         });
         ChannelFuture f = config.localAddress() == null
@@ -446,12 +492,13 @@ final class ClientCore {
         });
     }
 
-    Frame.Hello hello() {
+    Frame.Hello hello(int version) {
         // A token is single-use (the server remembers its nonce), so every HELLO gets a new one.
         // Its expiry is wall-clock time by nature; it only has to outlive the handshake.
         byte[] credential = config.deviceKey() == null ? config.credential()
                 : DeviceToken.create(config.deviceKey(), config.deviceId(), System.currentTimeMillis() + TOKEN_LIFETIME_MILLIS);
-        return new Frame.Hello((int) config.heartbeat().toMillis(), lastSessionId, config.deviceId(), credential);
+        return new Frame.Hello(version, (int) config.heartbeat().toMillis(), lastSessionId, config.deviceId(),
+                credential);
     }
 
     /** How long a HELLO token is valid; servers refuse tokens valid much longer (replay memory). */
@@ -473,6 +520,7 @@ final class ClientCore {
             lastDownlinkSeq = 0;
         }
         maxPayload = Math.min(MAX_PAYLOAD_LENGTH, w.maxFrameLength() - DATA_OVERHEAD);
+        maxResultPayload = Math.min(MAX_RESULT_PAYLOAD_LENGTH, w.maxFrameLength() - RESULT_OVERHEAD);
 
         Duration ut = config.userTimeout();
         long userTimeoutMillis = ut == null ? w.timeoutMillis() : ut.toMillis();
@@ -493,6 +541,7 @@ final class ClientCore {
         }
         outbox.onWelcome(w.lastSeq(), maxPayload, this::acked, e -> fail(e, tooLarge(e)));
         writePending(conn);
+        resendResults(conn);
         drainIncoming();
         log.debug("{}: session {} established (heartbeat {} ms, timeout {} ms, last_seq {}, quiet {}, resumed {})",
                 config.deviceId(), w.sessionId(), w.heartbeatMillis(), w.timeoutMillis(), w.lastSeq(), w.quiet(),
@@ -525,7 +574,14 @@ final class ClientCore {
         return lastDownlinkSeq;
     }
 
-    void onBye(Frame.Bye bye) {
+    void onBye(ConnectionHandler conn, Frame.Bye bye) {
+        if (bye.reason() == Reason.UNSUPPORTED_VERSION && conn.version() >= Protocol.VERSION_COMMANDS
+                && conn == connection && !versionFallback) {
+            versionFallback = true;
+            log.warn("{}: {} does not speak protocol version 2 (BYE UNSUPPORTED_VERSION): continuing with version 1,"
+                    + " without commands, until the client is closed; upgrade the gateway to receive commands",
+                    config.deviceId(), HostPort.format(config.target()));
+        }
         log.debug("{}: BYE {} (reconnect after {} ms) {}", config.deviceId(), bye.reason(),
                 bye.reconnectAfterMillis(), bye.text());
         try {
@@ -533,6 +589,146 @@ final class ClientCore {
         } catch (RuntimeException e) {
             log.warn("{}: listener.onBye threw", config.deviceId(), e);
         }
+    }
+
+    // ---------------------------------------------------------------- commands, event loop unless noted
+
+    /**
+     * A COMMAND arrived: hands a new one to the handler thread; a duplicate (seq already handed
+     * over) is not processed again, and is acknowledged again if already processed (else its
+     * acknowledgement follows when the handler is done).
+     *
+     * @return the COMMAND_ACK to write now, or null
+     */
+    Frame.CommandAck onCommand(Frame.Command c) {
+        counters.commandsReceived++;
+        if (c.seq() <= lastAccepted) {
+            counters.commandsDuplicate++;
+            return c.seq() <= lastProcessed ? new Frame.CommandAck(lastProcessed) : null;
+        }
+        lastAccepted = c.seq();
+        DeviceCommand command = new DeviceCommand(c.seq(), c.payload());
+        try {
+            commandExecutor.execute(() -> process(command));
+        } catch (RejectedExecutionException e) {
+            // The client is closing: nothing is acknowledged, the server resends it to the next session.
+        }
+        return null;
+    }
+
+    /** Command thread: runs the handler, records the outcome durably, then acknowledges on the event loop. */
+    private void process(DeviceCommand command) {
+        if (commandsStopping) {
+            return;
+        }
+        CommandResult result;
+        try {
+            result = commandHandler.handle(command);
+            if (result == null) {
+                result = CommandResult.none();
+            }
+        } catch (Throwable t) {
+            log.debug("{}: command {} failed in the handler", config.deviceId(), command.seq(), t);
+            String message = t.getMessage() != null ? t.getMessage() : t.getClass().getName();
+            result = CommandResult.failed(utf8Prefix(message, maxResultPayload));
+        }
+        int limit = maxResultPayload;
+        if (result.status() != CommandResult.Status.NONE && result.payload().length > limit) {
+            log.warn("{}: the result of command {} has {} bytes, more than the server takes ({}); sending FAILED",
+                    config.deviceId(), command.seq(), result.payload().length, limit);
+            result = CommandResult.failed(utf8Prefix("result payload of " + result.payload().length
+                    + " bytes is larger than the server's limit of " + limit + " bytes", limit));
+        }
+        int status = switch (result.status()) {
+            case SUCCEEDED -> Frame.Result.SUCCEEDED;
+            case FAILED -> Frame.Result.FAILED;
+            case NONE -> -1;
+        };
+        byte[] payload = result.payload();
+        if (outboxFile != null) {
+            // Durable before the COMMAND_ACK: once the server may hold the ACK, a restart must know.
+            long ticket = outboxFile.processed(command.seq(), status, payload);
+            if (ticket < 0 || !outboxFile.awaitWritten(ticket)) {
+                return; // closing or failed: unacknowledged, so the server sends it again
+            }
+        }
+        Frame.Result frame = status < 0 ? null : new Frame.Result(command.seq(), status, payload);
+        try {
+            loop.execute(() -> onCommandDone(command.seq(), frame));
+        } catch (RejectedExecutionException ignored) {
+            // The client is gone; with a file, the next one knows the command was processed.
+        }
+    }
+
+    private void onCommandDone(long seq, Frame.Result result) {
+        lastProcessed = Math.max(lastProcessed, seq);
+        counters.commandsProcessed++;
+        if (result != null) {
+            pendingResults.put(seq, result);
+        }
+        ConnectionHandler conn = connection;
+        if (conn != null && conn.isWelcomed() && conn.version() >= Protocol.VERSION_COMMANDS) {
+            conn.write(new Frame.CommandAck(lastProcessed));
+            if (result != null) {
+                conn.write(result);
+                counters.resultsSent++;
+            }
+            conn.flush();
+        }
+        // Not connected: the server resends the command to the next session, which acknowledges it
+        // as a duplicate; the result goes out after that session's WELCOME.
+    }
+
+    private void resendResults(ConnectionHandler conn) {
+        if (pendingResults.isEmpty() || conn.version() < Protocol.VERSION_COMMANDS) {
+            return;
+        }
+        for (Frame.Result r : pendingResults.values()) {
+            conn.write(r);
+            counters.resultsSent++;
+        }
+        conn.flush();
+    }
+
+    void onResultAck(long seq) {
+        if (pendingResults.remove(seq) != null) {
+            counters.resultsAcked++;
+            if (outboxFile != null) {
+                outboxFile.resultAcked(seq);
+            }
+        }
+    }
+
+    /** The longest prefix of {@code s} in UTF-8 that fits {@code max} bytes, cut between characters. */
+    static byte[] utf8Prefix(String s, int max) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        if (b.length <= max) {
+            return b;
+        }
+        int end = max;
+        while (end > 0 && (b[end] & 0xC0) == 0x80) {
+            end--; // b[end] continues a character that starts before it
+        }
+        return Arrays.copyOf(b, end);
+    }
+
+    /**
+     * Stops taking commands: queued ones are dropped (unacknowledged, so the server resends them);
+     * completes once a running handler returned, or after {@link #COMMAND_STOP_WAIT_MILLIS}.
+     */
+    private CompletableFuture<Void> stopCommands() {
+        commandsStopping = true;
+        if (commandExecutor == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> idle = new CompletableFuture<>();
+        try {
+            commandExecutor.execute(() -> idle.complete(null));
+        } catch (RejectedExecutionException e) {
+            idle.complete(null);
+        }
+        commandExecutor.shutdown();
+        return idle.completeOnTimeout(null, COMMAND_STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** A TLS handshake failed: a configuration fault, so say it once, not at every reconnect. */
@@ -676,7 +872,7 @@ final class ClientCore {
         log.debug("{}: closed", config.deviceId());
         // The file closes after the connection: ACKs that arrived until then are recorded. Its
         // writer finishes what is queued off the event loop; the lock is released before closeFuture.
-        CompletableFuture<Void> fileClosed = closeOutboxFile();
+        CompletableFuture<Void> fileClosed = stopCommands().thenCompose(v -> closeOutboxFile());
         if (ownedGroup != null) {
             ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS)
                     .addListener(f -> fileClosed.whenComplete((v, t) -> closeFuture.complete(null)));

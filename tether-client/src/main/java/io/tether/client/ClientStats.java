@@ -13,8 +13,12 @@ import java.util.Map;
 public final class ClientStats {
     private static final Reason[] REASONS = Reason.values();
 
+    /** commandsReceived, commandsDuplicate, commandsProcessed, resultsSent, resultsAcked. */
+    static final int COMMAND_COUNTERS = 5;
+
     /** All counters zero; the identity of {@link #plus}. */
-    public static final ClientStats ZERO = new ClientStats(0, 0, 0, 0, 0, 0, 0, 0, 0, new long[REASONS.length]);
+    public static final ClientStats ZERO = new ClientStats(0, 0, 0, 0, 0, 0, 0, 0, 0, new long[REASONS.length],
+            new long[COMMAND_COUNTERS]);
 
     private final long connects;
     private final long connectFailures;
@@ -26,9 +30,12 @@ public final class ClientStats {
     private final long pingsSent;
     private final long pongsReceived;
     private final long[] disconnects;
+    /** In the order of {@link #COMMAND_COUNTERS}. */
+    private final long[] commands;
 
     ClientStats(long connects, long connectFailures, long reconnectAttempts, long messagesSent, long messagesResent,
-                long messagesAcked, long messagesReceived, long pingsSent, long pongsReceived, long[] disconnects) {
+                long messagesAcked, long messagesReceived, long pingsSent, long pongsReceived, long[] disconnects,
+                long[] commands) {
         this.connects = connects;
         this.connectFailures = connectFailures;
         this.reconnectAttempts = reconnectAttempts;
@@ -39,6 +46,7 @@ public final class ClientStats {
         this.pingsSent = pingsSent;
         this.pongsReceived = pongsReceived;
         this.disconnects = disconnects;
+        this.commands = commands;
     }
 
     /** Sessions established (WELCOME received). */
@@ -86,6 +94,34 @@ public final class ClientStats {
         return pongsReceived;
     }
 
+    /** COMMAND frames received, duplicates included (0 without {@code onCommand}). */
+    public long commandsReceived() {
+        return commands[0];
+    }
+
+    /**
+     * COMMAND frames received for a command already processed or being processed (a resend after a
+     * reconnect or a restart): acknowledged, not processed again. A subset of {@link #commandsReceived()}.
+     */
+    public long commandsDuplicate() {
+        return commands[1];
+    }
+
+    /** Commands the handler processed (returned or threw) and that were recorded as processed. */
+    public long commandsProcessed() {
+        return commands[2];
+    }
+
+    /** RESULT frames written, resends after a reconnect included. */
+    public long resultsSent() {
+        return commands[3];
+    }
+
+    /** Results the server acknowledged storing (RESULT_ACK). */
+    public long resultsAcked() {
+        return commands[4];
+    }
+
     /** Connections that ended with this reason (see {@link ClientListener#onDisconnected}). */
     public long disconnects(Reason reason) {
         return disconnects[reason.ordinal()];
@@ -117,10 +153,14 @@ public final class ClientStats {
         for (int i = 0; i < d.length; i++) {
             d[i] = disconnects[i] + o.disconnects[i];
         }
+        long[] c = new long[COMMAND_COUNTERS];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = commands[i] + o.commands[i];
+        }
         return new ClientStats(connects + o.connects, connectFailures + o.connectFailures,
                 reconnectAttempts + o.reconnectAttempts, messagesSent + o.messagesSent,
                 messagesResent + o.messagesResent, messagesAcked + o.messagesAcked,
-                messagesReceived + o.messagesReceived, pingsSent + o.pingsSent, pongsReceived + o.pongsReceived, d);
+                messagesReceived + o.messagesReceived, pingsSent + o.pingsSent, pongsReceived + o.pongsReceived, d, c);
     }
 
     @Override
@@ -129,6 +169,9 @@ public final class ClientStats {
                 + ", reconnectAttempts=" + reconnectAttempts + ", disconnects=" + disconnectsByReason()
                 + ", messagesSent=" + messagesSent + ", messagesResent=" + messagesResent
                 + ", messagesAcked=" + messagesAcked + ", messagesReceived=" + messagesReceived
-                + ", pingsSent=" + pingsSent + ", pongsReceived=" + pongsReceived + "]";
+                + ", pingsSent=" + pingsSent + ", pongsReceived=" + pongsReceived
+                + ", commandsReceived=" + commands[0] + ", commandsDuplicate=" + commands[1]
+                + ", commandsProcessed=" + commands[2] + ", resultsSent=" + commands[3]
+                + ", resultsAcked=" + commands[4] + "]";
     }
 }

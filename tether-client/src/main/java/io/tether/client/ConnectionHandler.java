@@ -9,6 +9,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.tether.client.internal.Liveness;
 import io.tether.protocol.Frame;
+import io.tether.protocol.FrameDecoder;
 import io.tether.protocol.FrameType;
 import io.tether.protocol.ProtocolException;
 import io.tether.protocol.Reason;
@@ -33,6 +34,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final Liveness liveness;
     /** Ticker time by which WELCOME must have arrived (connect timeout, counted from the attempt's start). */
     private final long handshakeDeadlineNanos;
+    /** The protocol version of this connection: that of its HELLO and of every frame it writes. */
+    private final int version;
 
     private Channel channel;
     private ChannelHandlerContext ctx;
@@ -48,8 +51,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private long highestWrittenSeq;
     private long silenceTimeoutMillis;
 
-    ConnectionHandler(ClientCore core, Liveness liveness, long handshakeDeadlineNanos) {
+    ConnectionHandler(ClientCore core, Liveness liveness, long handshakeDeadlineNanos, int version) {
         this.core = core;
+        this.version = version;
         this.liveness = liveness;
         this.handshakeDeadlineNanos = handshakeDeadlineNanos;
     }
@@ -60,6 +64,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     Channel channel() {
         return channel;
+    }
+
+    int version() {
+        return version;
     }
 
     /** Starts heartbeat and dead-server detection (after WELCOME). 0 turns either off. */
@@ -96,7 +104,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        ctx.writeAndFlush(core.hello(), ctx.voidPromise());
+        ctx.writeAndFlush(core.hello(version), ctx.voidPromise());
         long remaining = handshakeDeadlineNanos - ctx.executor().ticker().nanoTime();
         handshakeTimer = ctx.executor().schedule(this::handshakeTimedOut, Math.max(0, remaining), TimeUnit.NANOSECONDS);
         super.channelActive(ctx);
@@ -120,7 +128,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         if (frame instanceof Frame.Bye b) {
             bye = b;
-            core.onBye(b);
+            core.onBye(this, b);
             // The session is over: close now rather than wait for the server's FIN, so this side
             // never holds a socket in CLOSE_WAIT.
             closing = true;
@@ -129,6 +137,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         if (!welcomed) {
             if (frame instanceof Frame.Welcome w) {
+                FrameDecoder decoder = ctx.pipeline().get(FrameDecoder.class);
+                if (decoder != null && decoder.version() != version) {
+                    protocolError("WELCOME in version " + decoder.version() + " to a version " + version + " HELLO");
+                    return;
+                }
                 welcomed = true;
                 welcomeLastSeq = w.lastSeq();
                 cancelHandshakeTimer();
@@ -151,6 +164,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             long ack = core.onDownlink(d);
             ctx.write(new Frame.Ack(ack), ctx.voidPromise());
             flushPending = true;
+        } else if (frame instanceof Frame.Command c) {
+            // Only a version 2 connection decodes one: the decoder refuses the type in version 1.
+            Frame.CommandAck ack = core.onCommand(c);
+            if (ack != null) {
+                ctx.write(ack, ctx.voidPromise());
+                flushPending = true;
+            }
+        } else if (frame instanceof Frame.ResultAck a) {
+            core.onResultAck(a.seq());
         } else {
             protocolError("unexpected " + FrameType.name(frame.type()) + " after WELCOME");
         }

@@ -18,6 +18,11 @@ final class Counters {
     volatile long messagesReceived;
     volatile long pingsSent;
     volatile long pongsReceived;
+    volatile long commandsReceived;
+    volatile long commandsDuplicate;
+    volatile long commandsProcessed;
+    volatile long resultsSent;
+    volatile long resultsAcked;
     private final AtomicLongArray disconnects = new AtomicLongArray(Reason.values().length);
 
     void disconnected(Reason reason) {
@@ -34,6 +39,7 @@ final class Counters {
             d[i] = disconnects.get(i);
         }
         return new ClientStats(connects, connectFailures, reconnectAttempts, messagesSent, messagesResent,
-                messagesAcked, messagesReceived, pingsSent, pongsReceived, d);
+                messagesAcked, messagesReceived, pingsSent, pongsReceived, d,
+                new long[] {commandsReceived, commandsDuplicate, commandsProcessed, resultsSent, resultsAcked});
     }
 }

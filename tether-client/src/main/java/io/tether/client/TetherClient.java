@@ -60,6 +60,13 @@ import java.util.random.RandomGenerator;
  * With {@link Builder#outboxFile} it lives in a file as well, and the next client built on the file
  * resends it.
  *
+ * <h2>Commands</h2>
+ * With {@link Builder#onCommand onCommand(handler)} the client speaks protocol version 2 and takes
+ * the commands the gateway queued for its device id: the handler runs on a thread of its own, each
+ * command once (across reconnects, and with an outbox file across restarts), in order; the client
+ * acknowledges each and sends its result until the gateway has stored it. Without a handler the
+ * client speaks version 1 and the gateway keeps the device's commands queued.
+ *
  * <h2>Dead-server detection</h2>
  * After the handshake the client writes a PING whenever it wrote nothing for the heartbeat
  * interval granted in WELCOME ({@code heartbeat_ms}, times {@link Builder#pingIntervalFactor}).
@@ -239,6 +246,7 @@ public final class TetherClient implements AutoCloseable {
         private Path outboxFile;
         private boolean outboxSync = true;
         private ClientTls tls;
+        private CommandHandler commandHandler;
 
         private Builder() {
         }
@@ -577,6 +585,42 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
+         * Takes commands from the server: the client then speaks protocol version 2 (its HELLO says
+         * so), and the server sends it the commands queued for its device id, in order. Default:
+         * none; the client speaks version 1 and the server keeps the device's commands queued.
+         *
+         * <p><b>Processing.</b> {@code handler} runs on a thread of its own (one per client, never
+         * the event loop), one command at a time, in seq order. When it returns (or throws: the
+         * result is then FAILED with the exception's message), the client records the command as
+         * processed, acknowledges it (COMMAND_ACK) and sends the result (RESULT) unless it is
+         * {@link CommandResult#none()}. A result is resent after every reconnect until the server
+         * acknowledges storing it, like an uplink message.
+         *
+         * <p><b>Each command once.</b> The client remembers the highest seq processed; a command the
+         * server sends again (its acknowledgement was lost, or a connection ended first) is
+         * acknowledged again without calling the handler. In memory, that holds for the life of the
+         * client. With {@link #outboxFile} it holds across restarts of the application: the
+         * processed seq and the unacknowledged results are written (and forced, with
+         * {@link #outboxSync}) to the file <em>before</em> the acknowledgement goes out, so a crash
+         * after the server may have seen it never runs the command again. A crash while the
+         * handler runs, or before that write completes, runs the command again on the next start
+         * (the server resends it): handlers that matter should be idempotent for that window. The
+         * file format becomes version 2 (an SDK without commands can no longer open it).
+         *
+         * <p><b>An older server</b>, which does not speak version 2, refuses the HELLO (BYE
+         * UNSUPPORTED_VERSION): the client logs a warning and continues with version 1, without
+         * commands, until it is closed.
+         *
+         * <p>{@link TetherClient#close()} waits up to 5 s for a running handler to return before closing the
+         * outbox file; commands not yet started are dropped unacknowledged (the server resends
+         * them to the next session).
+         */
+        public Builder onCommand(CommandHandler handler) {
+            commandHandler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /**
          * Runs the client on a group of threads shared with other clients; the client picks one of
          * its event loops and stays there, and never closes the group. Default: the client runs
          * its own one-thread group and stops it on close.
@@ -692,7 +736,7 @@ public final class TetherClient implements AutoCloseable {
                     backoffBase, backoffCap,
                     connectTimeout, userTimeout, keepAlive, outboxCapacity,
                     group == null ? null : group.eventLoops(), localAddress, listener, random, pingIntervalFactor,
-                    reconnect, outboxFile, outboxSync, tls == null ? null : tls.context()));
+                    reconnect, outboxFile, outboxSync, tls == null ? null : tls.context(), commandHandler));
         }
 
         /** Which credential the client presents, and what the gateway needs to accept it. */

@@ -11,8 +11,12 @@ final class TestClients {
     }
 
     static TetherClient.Builder builder(FakeServer server, ClientListener listener) {
+        return builder(server.port(), listener);
+    }
+
+    static TetherClient.Builder builder(int port, ClientListener listener) {
         return TetherClient.builder()
-                .target("127.0.0.1", server.port())
+                .target("127.0.0.1", port)
                 .deviceId("dev-1")
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
                 .connectTimeout(Duration.ofSeconds(2))

@@ -30,14 +30,47 @@ public final class Frames {
         }
     }
 
+    /**
+     * The frame as bytes on the wire with {@code version} as its version byte: what a version 2
+     * connection sends for every frame (a version 1 type included).
+     */
+    public static byte[] encode(Frame f, int version) {
+        ByteBuf buf = Unpooled.buffer(FrameCodec.encodedLength(f));
+        try {
+            FrameCodec.encode(f, version, buf);
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
     /** Writes one frame. */
     public static void write(OutputStream out, Frame f) throws IOException {
         out.write(encode(f));
         out.flush();
     }
 
-    /** Reads one whole frame; null on EOF before its first byte. */
+    /** Writes one frame with {@code version} as its version byte. */
+    public static void write(OutputStream out, Frame f, int version) throws IOException {
+        out.write(encode(f, version));
+        out.flush();
+    }
+
+    /**
+     * Reads one whole frame, of either version (a command frame only in version 2); null on EOF
+     * before its first byte.
+     */
     public static Frame read(DataInputStream in) throws IOException {
+        return read(in, 0);
+    }
+
+    /**
+     * Like {@link #read(DataInputStream)}, and checks that the frame's version byte is
+     * {@code version} (0: any), for tests that hold a peer to one version per connection.
+     *
+     * @throws IOException also if the version byte differs
+     */
+    public static Frame read(DataInputStream in, int version) throws IOException {
         int length;
         try {
             length = in.readInt();
@@ -50,6 +83,9 @@ public final class Frames {
         frame[2] = (byte) (length >>> 8);
         frame[3] = (byte) length;
         in.readFully(frame, 4, length);
+        if (version != 0 && length > 0 && (frame[4] & 0xFF) != version) {
+            throw new IOException("frame version " + (frame[4] & 0xFF) + " (expected: " + version + ")");
+        }
         ByteBuf buf = Unpooled.wrappedBuffer(frame);
         try {
             return FrameCodec.decode(buf);

@@ -36,10 +36,10 @@ import java.util.zip.CRC32C;
  * The outbox on disk: an append-only journal of what a restart needs to resend every unacknowledged
  * message, in order, under the number it may already have been stored with.
  *
- * <h2>Format (version 1)</h2>
+ * <h2>Format (versions 1 and 2)</h2>
  * All integers big-endian.
  * <pre>
- * file    = magic "TOBX" (4 bytes), version u32 = 1, record*
+ * file    = magic "TOBX" (4 bytes), version u32 = 1 or 2, record*
  * record  = length u32, crc u32, type u8, body (length - 1 bytes)
  *           length counts type + body; crc is CRC-32C over the 4 length bytes, the type and the body
  * DEVICE  0x01  id_len u8, device_id          always the first record: whose seq space this is
@@ -47,7 +47,17 @@ import java.util.zip.CRC32C;
  * SEQ     0x03  id u64, seq u64               message id got number seq
  * ACK     0x04  seq u64                       every seq &lt;= this is stored by the server
  * DROP    0x05  id u64                        message id was refused (too large) and is gone
+ * Version 2 only (a client that takes commands):
+ * DONE    0x06  seq u64                       command seq was processed, without a result
+ * RESULT  0x07  seq u64, status u8, payload   command seq was processed; its result awaits RESULT_ACK
+ * RACK    0x08  seq u64                       the server stored the result of command seq
  * </pre>
+ * Version 2 adds the command records and nothing else: the highest command seq processed
+ * ({@code max} over DONE and RESULT) and the results not yet acknowledged replay from them. A file
+ * is version 2 once a client with a command handler opened it: a version 1 file is upgraded in
+ * place then (its header's version field rewritten and forced, before any command record), so an
+ * older SDK refuses the file with a clear error instead of truncating at a record it does not know.
+ * A version 2 file opened without a command handler stays version 2 and keeps its command state.
  * Ids are local to the file and increase. Replaying the records in order gives the unacknowledged
  * messages (numbered ones by seq, then unnumbered ones in file order) and the next seq
  * ({@code max(highest seq, ACK watermark) + 1}). Loading stops at the first record that is short
@@ -65,6 +75,10 @@ import java.util.zip.CRC32C;
  *       reload the message unnumbered, and it would be stored a second time under a new number.</li>
  *   <li>ACK and DROP are written but not forced on their own: losing one costs nothing, since the
  *       next WELCOME's last_seq covers the ACK, and a too-large message is refused again.</li>
+ *   <li>DONE and RESULT are written and forced before the COMMAND_ACK goes on the wire (the
+ *       command thread waits in {@link #awaitWritten}): once the server may hold the ACK, a restart
+ *       must know the command was processed. RACK is not forced: losing one only resends a result,
+ *       which the server acknowledges again.</li>
  * </ul>
  * Records are written by one writer thread per file (a {@link BatchWriter}), in the order they
  * were queued; a batch of whatever queued up while the previous batch was being forced goes out
@@ -87,6 +101,8 @@ public final class OutboxFile implements Outbox.Journal {
 
     static final int MAGIC = 0x544F4258; // "TOBX"
     static final int VERSION = 1;
+    /** The format with command records; written by clients that take commands. */
+    static final int VERSION_COMMANDS = 2;
     static final int FILE_HEADER_SIZE = 8;
     /** length u32 + crc u32 + type u8. */
     static final int RECORD_OVERHEAD = 9;
@@ -95,6 +111,11 @@ public final class OutboxFile implements Outbox.Journal {
     static final byte SEQ = 3;
     static final byte ACK = 4;
     static final byte DROP = 5;
+    static final byte DONE = 6;
+    static final byte RESULT = 7;
+    static final byte RACK = 8;
+    /** Largest RESULT payload: a RESULT frame's body is seq u64 + status u8 + payload. */
+    static final int MAX_RESULT_PAYLOAD = Protocol.DEFAULT_MAX_FRAME_LENGTH - Protocol.HEADER_SIZE - 9;
     static final int MAX_PAYLOAD = Protocol.DEFAULT_MAX_FRAME_LENGTH - Protocol.HEADER_SIZE - 8;
     private static final int MAX_RECORD_LENGTH = 1 + 16 + MAX_PAYLOAD;
     private static final int WRITE_BUFFER_SIZE = 128 * 1024;
@@ -111,6 +132,10 @@ public final class OutboxFile implements Outbox.Journal {
     private final long compactBytes;
     private final FileChannel lockChannel;
     private final byte[] deviceRecordBody;
+    /** Whether the client takes commands: the file is then (made) version 2. */
+    private final boolean commands;
+    /** The file's format version, as in its header. */
+    private int version;
 
     // Writer thread only (the opening thread until start()).
     private FileChannel channel;
@@ -144,7 +169,9 @@ public final class OutboxFile implements Outbox.Journal {
     private List<Outbox.Entry> restored;
     private long restoredNextSeq;
 
-    private OutboxFile(Path path, String deviceId, boolean sync, long compactBytes, FileChannel lockChannel) {
+    private OutboxFile(Path path, String deviceId, boolean sync, long compactBytes, boolean commands,
+                       FileChannel lockChannel) {
+        this.commands = commands;
         this.path = path;
         this.compactPath = path.resolveSibling(path.getFileName() + ".compact");
         this.deviceId = deviceId;
@@ -168,6 +195,15 @@ public final class OutboxFile implements Outbox.Journal {
      * @throws IOException           if it cannot be created, read or locked
      */
     public static OutboxFile open(Path path, String deviceId, boolean sync, long compactBytes) throws IOException {
+        return open(path, deviceId, sync, compactBytes, false);
+    }
+
+    /**
+     * Like {@link #open(Path, String, boolean, long)}; with {@code commands}, a version 1 file is
+     * upgraded to version 2 (a new file is created as version 2) so that command records may follow.
+     */
+    public static OutboxFile open(Path path, String deviceId, boolean sync, long compactBytes, boolean commands)
+            throws IOException {
         if (compactBytes < 1) {
             throw new IllegalArgumentException("compactBytes: " + compactBytes + " (expected: >= 1)");
         }
@@ -188,7 +224,7 @@ public final class OutboxFile implements Outbox.Journal {
             throw new IllegalStateException("outboxFile " + file + " is in use by another client (" + lockPath
                     + " is locked); one outbox file serves one client at a time");
         }
-        OutboxFile f = new OutboxFile(file, deviceId, sync, compactBytes, lockChannel);
+        OutboxFile f = new OutboxFile(file, deviceId, sync, compactBytes, commands, lockChannel);
         try {
             f.load();
         } catch (IOException | RuntimeException e) {
@@ -221,10 +257,12 @@ public final class OutboxFile implements Outbox.Journal {
                 throw new IllegalStateException("outboxFile " + path + " is not a Tether outbox file (magic 0x"
                         + Integer.toHexString(magic) + ", expected: 0x" + Integer.toHexString(MAGIC) + ")");
             }
-            if (version != VERSION) {
+            if (version != VERSION && version != VERSION_COMMANDS) {
                 throw new IllegalStateException("outboxFile " + path + ": format version " + version
-                        + " (expected: " + VERSION + ")");
+                        + " (expected: " + VERSION + " or " + VERSION_COMMANDS + "; written by a newer SDK?)");
             }
+            this.version = version;
+            live.commandRecords = version >= VERSION_COMMANDS;
             valid = FILE_HEADER_SIZE;
             byte[] head = new byte[8];
             for (;;) {
@@ -285,8 +323,10 @@ public final class OutboxFile implements Outbox.Journal {
             // New, or its creation (one write of at most MAX_TORN_CREATION bytes) was torn: start afresh.
             channel.truncate(0);
             size = 0;
+            version = commands ? VERSION_COMMANDS : VERSION;
+            live.commandRecords = commands;
             buf.clear();
-            buf.putInt(MAGIC).putInt(VERSION);
+            buf.putInt(MAGIC).putInt(version);
             putRecord(DEVICE, 0, 0, 0, deviceRecordBody);
             flushBuffer();
             forceIfSync();
@@ -301,6 +341,13 @@ public final class OutboxFile implements Outbox.Journal {
                 forceIfSync();
             }
             size = valid;
+            if (commands && version < VERSION_COMMANDS) {
+                // Before any command record: an older SDK must refuse the file rather than cut it short.
+                channel.write(ByteBuffer.allocate(4).putInt(0, VERSION_COMMANDS), 4);
+                channel.force(false);
+                version = VERSION_COMMANDS;
+                live.commandRecords = true;
+            }
         }
         nextId = live.maxId + 1;
         ackQueued = live.acked;
@@ -339,6 +386,25 @@ public final class OutboxFile implements Outbox.Journal {
         outbox.restoreNextSeq(restoredNextSeq);
         restored = null;
         return n;
+    }
+
+    /** The highest command seq processed, as the file says; 0 if none. */
+    public long lastProcessedCommand() {
+        return live.lastProcessed;
+    }
+
+    /** A command's result the server has not acknowledged yet. */
+    public record StoredResult(long seq, int status, byte[] payload) {
+    }
+
+    /** The results not yet acknowledged by the server, in seq order, as loaded. Call before {@link #start}. */
+    public List<StoredResult> unackedResults() {
+        List<StoredResult> out = new ArrayList<>(live.results.size());
+        for (Map.Entry<Long, byte[]> e : live.results.entrySet()) {
+            byte[] body = e.getValue();
+            out.add(new StoredResult(e.getKey(), body[0] & 0xFF, java.util.Arrays.copyOfRange(body, 1, body.length)));
+        }
+        return out;
     }
 
     /**
@@ -402,6 +468,41 @@ public final class OutboxFile implements Outbox.Journal {
             Thread.currentThread().interrupt();
         }
         return durable >= ticket;
+    }
+
+    /**
+     * Queues the record that command {@code seq} was processed: with its result ({@code status} 0
+     * or 1 and {@code payload}) or without one ({@code status} -1). It is forced (if sync) like a
+     * message; {@link #awaitWritten} the ticket before acknowledging the command.
+     *
+     * @return the ticket, or -1 if the file is closed or failed (nothing queued: do not acknowledge)
+     * @throws IllegalStateException if the file was not opened for commands
+     */
+    public long processed(long seq, int status, byte[] payload) {
+        if (!commands) {
+            throw new IllegalStateException("outboxFile " + path + " was not opened for commands");
+        }
+        byte[] body = null;
+        if (status >= 0) {
+            body = new byte[1 + payload.length];
+            body[0] = (byte) status;
+            System.arraycopy(payload, 0, body, 1, payload.length);
+        }
+        synchronized (this) {
+            if (closing || failure != null) {
+                return -1;
+            }
+            return enqueue(new Rec(status < 0 ? DONE : RESULT, 0, seq, body));
+        }
+    }
+
+    /** The server stored the result of command {@code seq}; not forced (a loss only resends it). */
+    public void resultAcked(long seq) {
+        synchronized (this) {
+            if (commands && !closing && failure == null) {
+                enqueue(new Rec(RACK, 0, seq, null));
+            }
+        }
     }
 
     @Override
@@ -567,6 +668,15 @@ public final class OutboxFile implements Outbox.Journal {
                 }
                 case ACK -> putRecord(ACK, r.seq, 0, 1, null);
                 case DROP -> putRecord(DROP, r.id, 0, 1, null);
+                case DONE -> {
+                    putRecord(DONE, r.seq, 0, 1, null);
+                    mustForce = true;
+                }
+                case RESULT -> {
+                    putRecord(RESULT, r.seq, 0, 1, r.payload);
+                    mustForce = true;
+                }
+                case RACK -> putRecord(RACK, r.seq, 0, 1, null);
                 default -> throw new IllegalStateException("record type " + r.type);
             }
         }
@@ -649,10 +759,11 @@ public final class OutboxFile implements Outbox.Journal {
         }
     }
 
-    /** The size {@link #compact()} would produce: header, DEVICE, ACK, live MSGs. */
+    /** The size {@link #compact()} would produce: header, DEVICE, ACK, live MSGs, DONE, unacknowledged RESULTs. */
     private long compactedSize() {
         return FILE_HEADER_SIZE + RECORD_OVERHEAD + deviceRecordBody.length
-                + (live.acked > 0 ? RECORD_OVERHEAD + 8 : 0) + live.liveBytes;
+                + (live.acked > 0 ? RECORD_OVERHEAD + 8 : 0) + live.liveBytes
+                + (live.lastProcessed > 0 ? RECORD_OVERHEAD + 8 : 0);
     }
 
     private void compact() throws IOException {
@@ -665,8 +776,14 @@ public final class OutboxFile implements Outbox.Journal {
             channel = out;
             size = 0;
             buf.clear();
-            buf.putInt(MAGIC).putInt(VERSION);
+            buf.putInt(MAGIC).putInt(version);
             putRecord(DEVICE, 0, 0, 0, deviceRecordBody);
+            if (live.lastProcessed > 0) {
+                putRecord(DONE, live.lastProcessed, 0, 1, null);
+            }
+            for (Map.Entry<Long, byte[]> e : live.results.entrySet()) {
+                putRecord(RESULT, e.getKey(), 0, 1, e.getValue());
+            }
             if (live.acked > 0) {
                 putRecord(ACK, live.acked, 0, 1, null);
             }
@@ -778,6 +895,11 @@ public final class OutboxFile implements Outbox.Journal {
         final NavigableMap<Long, Msg> bySeq = new TreeMap<>();
         final Map<Long, Msg> unnumbered = new LinkedHashMap<>();
         final Map<Long, Msg> byId = new HashMap<>();
+        /** Results not yet acknowledged: seq to status byte + payload. */
+        final NavigableMap<Long, byte[]> results = new TreeMap<>();
+        /** Whether command records are valid (a version 2 file). */
+        boolean commandRecords;
+        long lastProcessed;
         long acked;
         long maxSeq;
         long maxId;
@@ -832,6 +954,34 @@ public final class OutboxFile implements Outbox.Journal {
                     drop(b.getLong());
                     return true;
                 }
+                case DONE, RACK -> {
+                    if (!commandRecords || body != 8) {
+                        return false;
+                    }
+                    long seq = b.getLong();
+                    if (seq <= 0) {
+                        return false;
+                    }
+                    if (rec[0] == DONE) {
+                        done(seq);
+                    } else {
+                        resultAcked(seq);
+                    }
+                    return true;
+                }
+                case RESULT -> {
+                    if (!commandRecords || body < 9 || body - 9 > MAX_RESULT_PAYLOAD) {
+                        return false;
+                    }
+                    long seq = b.getLong();
+                    byte[] result = new byte[body - 8];
+                    b.get(result);
+                    if (seq <= 0 || (result[0] & 0xFF) > 1) {
+                        return false;
+                    }
+                    result(seq, result);
+                    return true;
+                }
                 default -> {
                     return false;
                 }
@@ -844,7 +994,28 @@ public final class OutboxFile implements Outbox.Journal {
                 case SEQ -> seq(r.id, r.seq);
                 case ACK -> ack(r.seq);
                 case DROP -> drop(r.id);
+                case DONE -> done(r.seq);
+                case RESULT -> result(r.seq, r.payload);
+                case RACK -> resultAcked(r.seq);
                 default -> throw new IllegalStateException("record type " + r.type);
+            }
+        }
+
+        private void done(long seq) {
+            lastProcessed = Math.max(lastProcessed, seq);
+        }
+
+        private void result(long seq, byte[] statusAndPayload) {
+            done(seq);
+            if (results.put(seq, statusAndPayload) == null) {
+                liveBytes += RECORD_OVERHEAD + 8 + statusAndPayload.length;
+            }
+        }
+
+        private void resultAcked(long seq) {
+            byte[] r = results.remove(seq);
+            if (r != null) {
+                liveBytes -= RECORD_OVERHEAD + 8 + r.length;
             }
         }
 

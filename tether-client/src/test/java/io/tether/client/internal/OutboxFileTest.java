@@ -59,6 +59,34 @@ class OutboxFileTest {
         }
     }
 
+    /** A journal opened for commands (version 2), started. */
+    private OutboxFile commandJournal(Path path, long compactBytes) throws IOException {
+        OutboxFile f = OutboxFile.open(path, DEVICE, true, compactBytes, true);
+        open.add(f);
+        f.restoreInto(new Outbox(f));
+        f.start("test-outbox-writer", () -> { }, e -> { });
+        return f;
+    }
+
+    /** What the command thread does: the record, durable before the COMMAND_ACK. */
+    private static void processed(OutboxFile f, long seq, int status, String payload) {
+        long ticket = f.processed(seq, status, payload == null ? null : payload.getBytes(StandardCharsets.UTF_8));
+        assertThat(f.awaitWritten(ticket)).isTrue();
+    }
+
+    private static String results(OutboxFile f) {
+        StringBuilder b = new StringBuilder();
+        for (OutboxFile.StoredResult r : f.unackedResults()) {
+            b.append(r.seq()).append(r.status() == 0 ? " SUCCEEDED " : " FAILED ")
+                    .append(new String(r.payload(), StandardCharsets.UTF_8)).append(';');
+        }
+        return b.toString();
+    }
+
+    private static int headerVersion(Path path) throws IOException {
+        return ByteBuffer.wrap(Files.readAllBytes(path)).getInt(4);
+    }
+
     private Journaled journal(Path path) throws IOException {
         return new Journaled(path, OutboxFile.DEFAULT_COMPACT_BYTES);
     }
@@ -172,6 +200,96 @@ class OutboxFileTest {
         expected.add(new Msg(0, "after-the-ack"));
         assertThat(contents(b.outbox)).containsExactlyElementsOf(expected);
         assertThat(b.outbox.nextSeq()).isEqualTo(202);
+    }
+
+    @Test
+    void commandRecords_reloadAsTheLastProcessedSeq_andTheUnacknowledgedResults() throws IOException {
+        Path path = dir.resolve("outbox");
+        OutboxFile a = commandJournal(path, OutboxFile.DEFAULT_COMPACT_BYTES);
+        processed(a, 1, -1, null);           // acknowledged only
+        processed(a, 2, 0, "ok");
+        processed(a, 5, 1, "valve stuck");
+        a.resultAcked(2);
+        a.close().join();
+
+        OutboxFile b = commandJournal(path, OutboxFile.DEFAULT_COMPACT_BYTES);
+        assertThat(b.lastProcessedCommand()).isEqualTo(5);
+        assertThat(results(b)).isEqualTo("5 FAILED valve stuck;");
+    }
+
+    @Test
+    void aVersion1File_isUpgradedWhenOpenedForCommands_andKeepsItsMessages() throws IOException {
+        Path path = dir.resolve("outbox");
+        Journaled v1 = journal(path);
+        v1.outbox.onWelcome(0, 1_000, e -> { }, e -> { });
+        v1.outbox.addSequenced(v1.send("m1"));
+        v1.close();
+        assertThat(headerVersion(path)).as("a client without commands keeps version 1").isEqualTo(1);
+
+        OutboxFile f = OutboxFile.open(path, DEVICE, true, OutboxFile.DEFAULT_COMPACT_BYTES, true);
+        open.add(f);
+        Outbox outbox = new Outbox(f);
+        assertThat(f.restoreInto(outbox)).isEqualTo(1);
+        assertThat(headerVersion(path)).isEqualTo(2);
+        f.start("test-outbox-writer", () -> { }, e -> { });
+        processed(f, 3, 0, "ok");
+        f.close().join();
+
+        // Opened again without commands: the messages and the command state are both still there.
+        Journaled again = journal(path);
+        assertThat(contents(again.outbox)).containsExactly(new Msg(1, "m1"));
+        again.close();
+        OutboxFile withCommands = commandJournal(path, OutboxFile.DEFAULT_COMPACT_BYTES);
+        assertThat(withCommands.lastProcessedCommand()).isEqualTo(3);
+        assertThat(results(withCommands)).isEqualTo("3 SUCCEEDED ok;");
+    }
+
+    @Test
+    void aCommandRecordInAVersion1File_isTreatedAsDamage() throws IOException {
+        Path path = dir.resolve("outbox");
+        journal(path).close();
+        long intact = Files.size(path);
+        // A DONE record (type 6, seq 9) appended to a version 1 file: not a record version 1 has.
+        ByteBuffer rec = ByteBuffer.allocate(8 + 9);
+        rec.putInt(9).putInt(0).put((byte) 6).putLong(9);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(rec.array(), 0, 4);
+        crc.update(rec.array(), 8, 9);
+        rec.putInt(4, (int) crc.getValue());
+        Files.write(path, rec.array(), StandardOpenOption.APPEND);
+
+        journal(path).close();
+        assertThat(Files.size(path)).isEqualTo(intact);
+    }
+
+    @Test
+    void compaction_keepsTheCommandState() throws IOException {
+        Path path = dir.resolve("outbox");
+        OutboxFile f = commandJournal(path, 4_096);
+        Outbox outbox = new Outbox(f);
+        outbox.onWelcome(0, 1_000, e -> { }, e -> { });
+        String filler = "x".repeat(100);
+        for (int i = 1; i <= 100; i++) {
+            Outbox.Entry e = new Outbox.Entry((i + filler).getBytes(StandardCharsets.UTF_8), new CompletableFuture<>());
+            assertThat(f.awaitWritten(f.append(e))).isTrue();
+            outbox.addSequenced(e);
+        }
+        processed(f, 7, -1, null);
+        processed(f, 8, 0, "kept");
+        for (long seq = 9; seq <= 40; seq++) {
+            processed(f, seq, 0, filler);
+            f.resultAcked(seq);
+        }
+        outbox.ackUpTo(100, e -> { });
+        Outbox.Entry last = new Outbox.Entry(new byte[1], new CompletableFuture<>());
+        assertThat(f.awaitWritten(f.append(last))).isTrue();
+        await().untilAsserted(() -> assertThat(f.compactions()).isPositive());
+        f.close().join();
+
+        OutboxFile b = commandJournal(path, 4_096);
+        assertThat(b.lastProcessedCommand()).isEqualTo(40);
+        assertThat(results(b)).isEqualTo("8 SUCCEEDED kept;");
+        assertThat(headerVersion(path)).isEqualTo(2);
     }
 
     @Test
