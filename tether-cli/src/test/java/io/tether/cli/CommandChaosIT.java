@@ -71,7 +71,11 @@ class CommandChaosIT {
     /** kill -9 and restart when this percentage of all commands was processed by the devices. */
     private static final int[] KILL_AT_PERCENT = {25, 60};
     private static final int MIN_EACH = 5;
-    private static final Duration CHAOS_TIME_BOUND = Duration.ofSeconds(90);
+    /**
+     * Bound on the chaos loop. About 35 s on a quiet machine; generous because a loaded one (a
+     * restart took 23 s once) must still reach both kills, which the test requires.
+     */
+    private static final Duration CHAOS_TIME_BOUND = Duration.ofSeconds(240);
     private static final Duration SETTLE_BOUND = Duration.ofSeconds(120);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -116,7 +120,7 @@ class CommandChaosIT {
     }
 
     @Test
-    @Timeout(value = 6, unit = MINUTES)
+    @Timeout(value = 9, unit = MINUTES)
     void everyCommandEndsOnceAndTrue_throughKill9TakeoverResetAndSilence() throws Exception {
         long seed = Long.getLong("tether.chaos.seed", System.nanoTime());
         Random chaos = new Random(seed);

@@ -100,7 +100,8 @@ class CommandKillIT {
                 return CommandResult.succeeded("again?".getBytes(StandardCharsets.UTF_8));
             });
         }
-        server.restart();
+        server.restart(); // waits for the device port; the API listener may come up a moment later
+        await().atMost(20, TimeUnit.SECONDS).ignoreExceptions().until(() -> get(id) != null);
         if (restartDevice) {
             client.connect();
         }
