@@ -460,6 +460,7 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 g.writeStringField("remote", l.remote());
                 g.writeStringField("since", ApiJson.time(l.sinceMillis()));
                 g.writeNumberField("heartbeatMs", l.heartbeatMillis());
+                g.writeNumberField("protocolVersion", l.protocolVersion());
                 g.writeEndObject();
             } else {
                 g.writeNullField("session");

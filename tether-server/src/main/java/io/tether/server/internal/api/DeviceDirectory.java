@@ -23,7 +23,7 @@ public final class DeviceDirectory implements SessionListener {
     public static final int DEFAULT_MAX_HISTORY = 100_000;
 
     /** A live session. */
-    record Live(long epoch, String remote, long sinceMillis, int heartbeatMillis) {
+    record Live(long epoch, String remote, long sinceMillis, int heartbeatMillis, int protocolVersion) {
     }
 
     /** How a device's last session ended. */
@@ -52,7 +52,7 @@ public final class DeviceDirectory implements SessionListener {
 
     @Override
     public void onOpen(SessionOpened e) {
-        live.put(e.deviceId(), new Live(e.sessionId(), e.remote(), e.atMillis(), e.heartbeatMillis()));
+        live.put(e.deviceId(), new Live(e.sessionId(), e.remote(), e.atMillis(), e.heartbeatMillis(), e.protocolVersion()));
     }
 
     @Override

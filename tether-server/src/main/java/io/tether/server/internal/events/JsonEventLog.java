@@ -134,6 +134,9 @@ public final class JsonEventLog implements EventLog {
             g.writeNumberField("lastSeq", e.lastSeq());
             g.writeBooleanField("tookOver", e.tookOver());
             g.writeBooleanField("resumed", e.resumed());
+            if (e.protocolVersion() != 1) {
+                g.writeNumberField("protocolVersion", e.protocolVersion());
+            }
         });
     }
 

@@ -157,7 +157,7 @@ public abstract class ConnectionHandshake extends ConnectionDelivery
             server.commands.attach(deviceId, claim.epoch(), this);
         }
         server.fireOpen(new SessionOpened(server.clock.millis(), deviceId, claim.epoch(), remote(), heartbeatMillis,
-                timeoutMillis, lastSeq, claim.tookOver(), resumed));
+                timeoutMillis, lastSeq, claim.tookOver(), resumed, version));
     }
 
     /** The device's session ended or never began: its registry entry and flapping count go. */
