@@ -36,6 +36,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -289,6 +291,15 @@ public final class SimCommand implements Callable<Integer> {
 
     private void runClients(Run run) throws Exception {
         List<TetherClient> clients = new ArrayList<>(devices);
+        // Handlers that answer at once share two threads; with --command-delay each device has its
+        // own thread, as independent devices would (a sleeping handler must not hold up the others).
+        ExecutorService commandThreads = commandReply != null && commandDelay.isZero()
+                ? Executors.newFixedThreadPool(2, r -> {
+                    Thread t = new Thread(r, "sim-commands");
+                    t.setDaemon(true);
+                    return t;
+                })
+                : null;
         Semaphore inFlight = new Semaphore(concurrency);
         long end = System.nanoTime() + duration.toNanos();
         for (int i = 0; i < devices; i++) {
@@ -324,7 +335,9 @@ public final class SimCommand implements Callable<Integer> {
             if (run.clientTls != null) {
                 b.tls(run.clientTls);
             }
-            if (commandReply != null) {
+            if (commandThreads != null) {
+                b.onCommand(commandHandler(commandReply, commandDelay), commandThreads);
+            } else if (commandReply != null) {
                 b.onCommand(commandHandler(commandReply, commandDelay));
             }
             TetherClient c = b.build();
@@ -359,6 +372,9 @@ public final class SimCommand implements Callable<Integer> {
         }
         if (commandReply != null) {
             run.commandStats = clients.stream().map(TetherClient::stats).reduce(ClientStats.ZERO, ClientStats::plus);
+        }
+        if (commandThreads != null) {
+            commandThreads.shutdownNow();
         }
     }
 

@@ -36,6 +36,7 @@ import java.util.function.LongUnaryOperator;
  * @param outboxSync         whether the journal forces its appends to storage
  * @param tls                a client TLS context, or null for plaintext TCP
  * @param commandHandler     processes commands (the client then speaks protocol version 2), or null
+ * @param commandExecutor    runs the handler (one command of this client at a time), or null for a thread of the client's own
  */
 record ClientConfig(
         InetSocketAddress target,
@@ -59,5 +60,6 @@ record ClientConfig(
         Path outboxFile,
         boolean outboxSync,
         SslContext tls,
-        CommandHandler commandHandler) {
+        CommandHandler commandHandler,
+        java.util.concurrent.Executor commandExecutor) {
 }

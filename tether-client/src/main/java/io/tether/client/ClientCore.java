@@ -14,6 +14,7 @@ import io.netty.util.concurrent.Future;
 import io.tether.client.internal.Backoff;
 import io.tether.client.internal.Liveness;
 import io.tether.client.internal.Outbox;
+import io.tether.client.internal.SerialExecutor;
 import io.tether.client.internal.OutboxFile;
 import io.tether.protocol.Frame;
 import io.tether.protocol.auth.DeviceToken;
@@ -41,6 +42,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -121,7 +123,8 @@ final class ClientCore {
     // Commands (protocol version 2); all null/unused without a handler.
     private final CommandHandler commandHandler;
     /** One worker at most, so commands run in order; it exits when idle, so idle clients hold no thread. */
-    private final ThreadPoolExecutor commandExecutor;
+    /** Runs the handler: the client's own thread, or a {@link SerialExecutor} over the application's executor. */
+    private final Executor commandExecutor;
     private volatile boolean commandsStopping;
     /** The RESULT payload the current server takes (its WELCOME's maximum frame length). */
     private volatile int maxResultPayload = MAX_RESULT_PAYLOAD_LENGTH;
@@ -175,14 +178,17 @@ final class ClientCore {
             }
             throw e;
         }
-        if (commandHandler != null) {
+        if (commandHandler != null && config.commandExecutor() != null) {
+            commandExecutor = new SerialExecutor(config.commandExecutor());
+        } else if (commandHandler != null) {
             String name = "tether-commands-" + config.deviceId();
-            commandExecutor = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            ThreadPoolExecutor own = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
                 Thread t = new Thread(r, name);
                 t.setDaemon(true);
                 return t;
             });
-            commandExecutor.allowCoreThreadTimeOut(true);
+            own.allowCoreThreadTimeOut(true);
+            commandExecutor = own;
         } else {
             commandExecutor = null;
         }
@@ -727,7 +733,11 @@ final class ClientCore {
         } catch (RejectedExecutionException e) {
             idle.complete(null);
         }
-        commandExecutor.shutdown();
+        if (commandExecutor instanceof SerialExecutor serial) {
+            serial.shutdown();
+        } else {
+            ((ThreadPoolExecutor) commandExecutor).shutdown();
+        }
         return idle.completeOnTimeout(null, COMMAND_STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS);
     }
 

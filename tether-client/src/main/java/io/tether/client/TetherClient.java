@@ -247,6 +247,7 @@ public final class TetherClient implements AutoCloseable {
         private boolean outboxSync = true;
         private ClientTls tls;
         private CommandHandler commandHandler;
+        private java.util.concurrent.Executor commandExecutor;
 
         private Builder() {
         }
@@ -621,6 +622,20 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
+         * Processes commands as {@link #onCommand} says, but on {@code executor} instead of a
+         * thread of the client's own: for an application with many clients in one process (a
+         * simulator, a protocol bridge) whose handlers are quick, so that a few threads serve them
+         * all. The client's commands still run one at a time and in order; never give an event
+         * loop of the client's {@link #group group} here, and size the executor for handlers
+         * that block.
+         */
+        public Builder onCommand(CommandHandler handler, java.util.concurrent.Executor executor) {
+            commandHandler = Objects.requireNonNull(handler, "handler");
+            commandExecutor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /**
          * Runs the client on a group of threads shared with other clients; the client picks one of
          * its event loops and stays there, and never closes the group. Default: the client runs
          * its own one-thread group and stops it on close.
@@ -736,7 +751,7 @@ public final class TetherClient implements AutoCloseable {
                     backoffBase, backoffCap,
                     connectTimeout, userTimeout, keepAlive, outboxCapacity,
                     group == null ? null : group.eventLoops(), localAddress, listener, random, pingIntervalFactor,
-                    reconnect, outboxFile, outboxSync, tls == null ? null : tls.context(), commandHandler));
+                    reconnect, outboxFile, outboxSync, tls == null ? null : tls.context(), commandHandler, commandExecutor));
         }
 
         /** Which credential the client presents, and what the gateway needs to accept it. */
