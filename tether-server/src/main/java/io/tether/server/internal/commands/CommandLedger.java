@@ -491,6 +491,8 @@ public final class CommandLedger implements Commands, AutoCloseable {
             d.inFlightBytes += c.payload().length;
             d.sentUpTo = Math.max(d.sentUpTo, c.seq());
             (frames == null ? frames = new ArrayList<>() : frames).add(new Frame.Command(c.seq(), c.payload()));
+            // Written (not waited for) so that sentAt and attempts survive a restart, where the
+            // command comes back QUEUED.
             journal.write(sent, false, err -> logWriteError(sent, err));
             fire(sent);
         }

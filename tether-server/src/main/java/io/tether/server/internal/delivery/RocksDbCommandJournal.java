@@ -37,6 +37,8 @@ final class RocksDbCommandJournal implements CommandJournal {
     private final WriteOptions writeOptions;
     private final BatchWriter<Item> writer;
     private final Map<String, Command> unwritten = new ConcurrentHashMap<>();
+    /** The same records by "device\0seq": a RESULT finds its command by seq. */
+    private final Map<String, Command> unwrittenBySeq = new ConcurrentHashMap<>();
     /** Idempotency keys ("device\0key") of unwritten new commands → id. */
     private final Map<String, String> unwrittenKeys = new ConcurrentHashMap<>();
 
@@ -58,11 +60,13 @@ final class RocksDbCommandJournal implements CommandJournal {
     @Override
     public void write(Command c, boolean created, Consumer<Throwable> done) {
         unwritten.put(c.id(), c);
+        unwrittenBySeq.put(seqKey(c.deviceId(), c.seq()), c);
         if (created && c.idempotencyKey() != null) {
             unwrittenKeys.put(c.deviceId() + '\0' + c.idempotencyKey(), c.id());
         }
         if (!writer.offer(new Item(c, created, done))) {
             unwritten.remove(c.id(), c);
+            unwrittenBySeq.remove(seqKey(c.deviceId(), c.seq()), c);
             done.accept(new IllegalStateException("command journal closed"));
         }
     }
@@ -107,6 +111,7 @@ final class RocksDbCommandJournal implements CommandJournal {
     private void forget(Item item) {
         Command c = item.command;
         unwritten.remove(c.id(), c);
+        unwrittenBySeq.remove(seqKey(c.deviceId(), c.seq()), c);
         if (item.created && c.idempotencyKey() != null) {
             unwrittenKeys.remove(c.deviceId() + '\0' + c.idempotencyKey(), c.id());
         }
@@ -149,10 +154,9 @@ final class RocksDbCommandJournal implements CommandJournal {
 
     @Override
     public Command read(String deviceId, long seq) throws IOException {
-        for (Command c : unwritten.values()) {
-            if (c.seq() == seq && c.deviceId().equals(deviceId)) {
-                return c;
-            }
+        Command c = unwrittenBySeq.get(seqKey(deviceId, seq));
+        if (c != null) {
+            return c;
         }
         return guarded(() -> {
             byte[] k = commandKey(StoreLayout.deviceBytes(deviceId), seq);
@@ -236,6 +240,10 @@ final class RocksDbCommandJournal implements CommandJournal {
         } finally {
             handle.exit();
         }
+    }
+
+    private static String seqKey(String deviceId, long seq) {
+        return deviceId + '\0' + seq;
     }
 
     private static Command decode(byte[] key, byte[] value) {
