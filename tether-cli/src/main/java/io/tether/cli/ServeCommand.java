@@ -159,7 +159,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--min-free-disk", paramLabel = "SIZE", converter = FreeDiskConverter.class,
             description = "Refuse DATA (BYE STORE_UNAVAILABLE, /health 503) while the --data-dir filesystem has less free "
-                    + "space than SIZE, before RocksDB runs out; resume above SIZE x 1.5. auto (default): 1% of the "
+                    + "space than SIZE, before RocksDB runs out; resume above SIZE x 1.5. auto (default): 1%% of the "
                     + "filesystem or 512MiB, whichever is smaller; 0: off; else bytes, or with k, m, g (KiB, MiB, GiB).")
     long minFreeDisk = MessageStores.AUTO_MIN_FREE_DISK;
 

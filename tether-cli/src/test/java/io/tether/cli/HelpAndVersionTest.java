@@ -54,6 +54,32 @@ class HelpAndVersionTest {
     }
 
     @Test
+    void everyCommandsHelp_formatsWithoutPicocliWarnings() {
+        // A bare '%' in a description makes picocli print "[picocli WARN] Could not format ..."
+        // to stderr and show the text raw: each '%' must be written '%%'.
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream saved = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            picocli.CommandLine root = new picocli.CommandLine(new TetherCommand());
+            java.util.List<picocli.CommandLine> all = new java.util.ArrayList<>();
+            java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(root));
+            while (!todo.isEmpty()) {
+                picocli.CommandLine c = todo.pop();
+                all.add(c);
+                todo.addAll(c.getSubcommands().values());
+            }
+            for (picocli.CommandLine c : all) {
+                c.getUsageMessage();
+            }
+            assertThat(all.size()).isGreaterThan(10);
+        } finally {
+            System.setErr(saved);
+        }
+        assertThat(err.toString()).doesNotContain("picocli WARN");
+    }
+
+    @Test
     void configHelp_describesKeysAsFlagNamesWithoutTheLeadingDashes() {
         assertThat(Cli.run("serve", "--help").out().replaceAll("\\s+", " "))
                 .contains("each key a flag's name without the leading --");
