@@ -34,7 +34,8 @@ import java.util.Objects;
  * close was not recorded (see {@link SessionRecord}). Immutable and thread-safe.
  *
  * @param deviceId the device
- * @param keep     sessions kept per device by the server (0 = history off)
+ * @param keep     sessions kept per device by the server (0 = history off; -1 = unknown, when read
+ *                 from a store directory: the setting is the server's, not stored)
  * @param sessions newest first; unmodifiable
  */
 public record DeviceHistory(String deviceId, int keep, List<SessionRecord> sessions) {
@@ -91,7 +92,7 @@ public record DeviceHistory(String deviceId, int keep, List<SessionRecord> sessi
         try (JsonParser p = Json.FACTORY.createParser(json)) {
             expect(p.nextToken(), JsonToken.START_OBJECT, p);
             String device = null;
-            int keep = -1;
+            Integer keep = null;
             List<SessionRecord> sessions = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
@@ -109,7 +110,7 @@ public record DeviceHistory(String deviceId, int keep, List<SessionRecord> sessi
                     default -> p.skipChildren();
                 }
             }
-            if (device == null || keep < 0 || sessions == null) {
+            if (device == null || keep == null || sessions == null) {
                 throw new IOException("not a device history: 'device', 'keep' and 'sessions' are required");
             }
             return new DeviceHistory(device, keep, sessions);

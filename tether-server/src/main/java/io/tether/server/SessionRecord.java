@@ -54,32 +54,8 @@ public record SessionRecord(String deviceId, long sessionId, long openedAtMillis
         return closedAtMillis != 0;
     }
 
-    /** The record of a session that has just opened. */
-    public static SessionRecord opened(SessionOpened e) {
-        return new SessionRecord(e.deviceId(), e.sessionId(), e.atMillis(), 0, e.remote(), e.heartbeatMillis(),
-                e.timeoutMillis(), e.tookOver(), e.resumed(), e.lastSeq(), null, null, 0, null, -1, -1, 0, false);
-    }
-
-    /**
-     * This session, closed by {@code e}. When the open was not recorded ({@code this} null), the
-     * open time is the close time minus the connection's duration and the handshake's facts are unknown.
-     *
-     * @throws IllegalArgumentException if {@code e} has no device (a connection that never had a session)
-     */
-    public static SessionRecord closed(SessionRecord openedOrNull, SessionClosed e) {
-        if (e.deviceId() == null) {
-            throw new IllegalArgumentException("a close without a device is not a session");
-        }
-        SessionRecord o = openedOrNull != null ? openedOrNull
-                : new SessionRecord(e.deviceId(), e.sessionId(), e.atMillis() - e.durationMillis(), 0, e.remote(), 0, 0,
-                        false, false, -1, null, null, 0, null, -1, -1, 0, false);
-        return new SessionRecord(o.deviceId, o.sessionId, o.openedAtMillis, e.atMillis(), o.remote != null ? o.remote : e.remote(),
-                o.heartbeatMillis, o.timeoutMillis, o.tookOver, o.resumed, o.lastSeqAtOpen, e.reason(), e.errnoName(),
-                e.errnoNumber(), e.detail(), e.durationMillis(), e.lateMillis(), e.drainedFrames(), false);
-    }
-
     /** This record, marked live or not. */
-    public SessionRecord withLive(boolean isLive) {
+    SessionRecord withLive(boolean isLive) {
         return isLive == live ? this : new SessionRecord(deviceId, sessionId, openedAtMillis, closedAtMillis, remote,
                 heartbeatMillis, timeoutMillis, tookOver, resumed, lastSeqAtOpen, reason, errnoName, errnoNumber, detail,
                 durationMillis, lateMillis, drainedFrames, isLive);

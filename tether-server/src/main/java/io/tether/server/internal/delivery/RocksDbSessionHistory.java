@@ -86,7 +86,7 @@ final class RocksDbSessionHistory implements SessionHistory {
 
     @Override
     public void onOpen(SessionOpened e) {
-        offer(SessionRecord.opened(e));
+        offer(HistoryRecord.opened(e));
     }
 
     @Override
@@ -123,7 +123,7 @@ final class RocksDbSessionHistory implements SessionHistory {
                         byte[] v = h.db.get(h.historyCf, k.bytes());
                         open = v == null ? null : HistoryRecord.decode(c.deviceId(), c.sessionId(), v);
                     }
-                    r = SessionRecord.closed(open, c);
+                    r = HistoryRecord.closed(open, c);
                 }
                 records.put(new Key(r.deviceId(), r.sessionId()), r);
                 touched.add(r.deviceId());

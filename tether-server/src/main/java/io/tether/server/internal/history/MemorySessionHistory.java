@@ -45,7 +45,7 @@ public final class MemorySessionHistory implements SessionHistory {
 
     @Override
     public void onOpen(SessionOpened e) {
-        put(SessionRecord.opened(e));
+        put(HistoryRecord.opened(e));
     }
 
     @Override
@@ -53,7 +53,7 @@ public final class MemorySessionHistory implements SessionHistory {
         if (e.deviceId() == null || e.sessionId() == 0) {
             return; // never a session: the event log has failed handshakes
         }
-        put(SessionRecord.closed(find(e.deviceId(), e.sessionId()), e));
+        put(HistoryRecord.closed(find(e.deviceId(), e.sessionId()), e));
     }
 
     private SessionRecord find(String deviceId, long sessionId) {
