@@ -326,6 +326,17 @@ public final class TetherServer implements AutoCloseable {
      */
     public List<SessionRecord> history(String deviceId) {
         Objects.requireNonNull(deviceId, "deviceId");
+        // The same rule as the wire's (PROTOCOL.md 4.1), whichever store keeps the history.
+        if (deviceId.isEmpty()) {
+            throw new IllegalArgumentException("deviceId: empty (expected: 1 or more printable ASCII characters)");
+        }
+        for (int i = 0; i < deviceId.length(); i++) {
+            char c = deviceId.charAt(i);
+            if (c < 0x21 || c > 0x7E) {
+                throw new IllegalArgumentException("deviceId: character 0x" + Integer.toHexString(c) + " at " + i
+                        + " (expected: printable ASCII 0x21-0x7E)");
+            }
+        }
         List<SessionRecord> records;
         try {
             records = history.read(deviceId);
