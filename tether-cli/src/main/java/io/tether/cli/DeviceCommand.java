@@ -245,7 +245,8 @@ public final class DeviceCommand implements Callable<Integer> {
                 String duration = r.durationMillis() >= 0 ? KeepAlive.format(Duration.ofMillis(r.durationMillis())) : "-";
                 String heartbeat = r.heartbeatMillis() > 0 ? KeepAlive.format(Duration.ofMillis(r.heartbeatMillis())) : "off";
                 String late = r.lateMillis() >= 0 ? String.format(java.util.Locale.ROOT, "%.1fms", r.lateMillis()) : "-";
-                String detail = (r.tookOver() ? "took over a live session; " : "") + (r.detail() == null ? "" : r.detail());
+                String detail = r.tookOver() && r.detail() != null ? "took over a live session; " + r.detail()
+                        : r.tookOver() ? "took over a live session" : r.detail() == null ? "" : r.detail();
                 out.printf("%-24s  %-24s  %-9s  %-21s  %-9s  %-18s  %-12s  %-9s  %s%n",
                         Instant.ofEpochMilli(r.openedAtMillis()), closed, duration, r.remote(), heartbeat, reason,
                         r.errnoName() == null ? "-" : r.errnoName(), late, detail.isEmpty() ? "-" : detail);
