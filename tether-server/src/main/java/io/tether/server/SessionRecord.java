@@ -23,11 +23,12 @@ import java.util.Objects;
  * @param openedAtMillis  when the handshake completed, epoch milliseconds
  * @param closedAtMillis  when the connection closed, epoch milliseconds; 0 if not recorded
  * @param remote          the device's address as host:port
- * @param heartbeatMillis granted heartbeat interval, 0 = off
+ * @param heartbeatMillis granted heartbeat interval, 0 = off (or not recorded)
  * @param timeoutMillis   silence after which the session was to be closed, 0 = none
  * @param tookOver        the session displaced a live session of the same device
  * @param resumed         HELLO named the device's previous session id
- * @param lastSeqAtOpen   highest seq stored for the device when the session opened
+ * @param lastSeqAtOpen   highest seq stored for the device when the session opened; -1 if the
+ *                        open was not recorded (history turned on, or events dropped, in between)
  * @param reason          why it closed; null if the close was not recorded
  * @param errnoName       errno name when an I/O error caused the close (e.g. "ECONNRESET"), else null
  * @param errnoNumber     errno number, or 0 when {@code errnoName} is null
