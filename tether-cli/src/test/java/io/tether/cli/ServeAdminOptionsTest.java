@@ -61,6 +61,14 @@ class ServeAdminOptionsTest {
     }
 
     @Test
+    void distributionConfig_setsHistoryAndALoopbackAdmin() throws Exception {
+        ServeCommand serve = parse("serve", "--config", Path.of("..", "tether-dist", "src", "dist", "etc", "tether.yaml").toString());
+        TetherServer.Builder b = serve.builder();
+        assertThat(b.config().historySessions()).isEqualTo(20);
+        assertThat(serve.configureAdmin(b)).as("loopback: no keys needed").isNull();
+    }
+
+    @Test
     void adminMistakes_exit2_withOneClearLine() throws Exception {
         Path keys = dir.resolve("admin-keys");
         ApiKeys.add(keys, "ops");
