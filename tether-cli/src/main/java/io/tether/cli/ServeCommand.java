@@ -231,8 +231,24 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--admin", paramLabel = "ADDR:PORT",
             description = "Serve read-only JSON over HTTP on ADDR:PORT, e.g. 127.0.0.1:7401: /sessions, /sockets, "
-                    + "/metrics, /health (default: off). No authentication: keep it on loopback or a private network.")
+                    + "/metrics, /health, /devices/ID/history (default: off). On an address other than loopback it needs "
+                    + "--admin-keys FILE, or --insecure-admin.")
     String admin;
+
+    @Option(names = "--admin-keys", paramLabel = "FILE",
+            description = "Keys the admin endpoint requires (Authorization: Bearer; /health stays open): an API keys file "
+                    + "(tether api-keys add), possibly the --api-keys one. Re-read when it changes and on SIGHUP.")
+    Path adminKeys;
+
+    @Option(names = "--insecure-admin", arity = "0..1",
+            description = "Serve the admin endpoint without keys on an address other than loopback: anyone who reaches "
+                    + "it sees every device id and address.")
+    boolean insecureAdmin;
+
+    @Option(names = "--history-sessions", paramLabel = "N",
+            description = "Sessions kept in each device's history, in the store (default: ${DEFAULT-VALUE}; 0 = off; "
+                    + "at most 1000).")
+    int historySessions;
 
     @Option(names = "--api", paramLabel = "ADDR:PORT",
             description = "Serve the HTTP API (commands to devices, docs/API.md) on ADDR:PORT, e.g. 127.0.0.1:7480 "
@@ -315,9 +331,6 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             b = builder();
             b.config();
-            if (admin != null) {
-                b.admin(HostPort.resolve("--admin", admin));
-            }
         } catch (IllegalArgumentException e) {
             err.println("tether serve: " + ConfigFile.blame(spec.commandLine(), e.getMessage()));
             return 2;
@@ -335,7 +348,9 @@ public final class ServeCommand implements Callable<Integer> {
             }
         }
         ApiKeys httpKeys;
+        ApiKeys adminKeyFile;
         try {
+            adminKeyFile = configureAdmin(b);
             httpKeys = configureApi(b);
         } catch (IllegalArgumentException e) {
             err.println("tether serve: " + ConfigFile.blame(spec.commandLine(), e.getMessage()));
@@ -403,15 +418,21 @@ public final class ServeCommand implements Callable<Integer> {
         // a fallback for any other way the JVM goes down.
         Signals.install();
         ScheduledExecutorService reloader = null;
-        if (keys != null || httpKeys != null) {
+        if (keys != null || httpKeys != null || adminKeyFile != null) {
             Credentials file = keys;
-            Signals.onHup = () -> reloadKeys(file, httpKeys, true, server);
+            Signals.onHup = () -> {
+                reloadKeys(file, httpKeys, true, server);
+                reloadAdminKeys(adminKeyFile, true);
+            };
             reloader = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tether-credentials");
                 t.setDaemon(true);
                 return t;
             });
-            reloader.scheduleWithFixedDelay(() -> reloadKeys(file, httpKeys, false, server), 2, 2, TimeUnit.SECONDS);
+            reloader.scheduleWithFixedDelay(() -> {
+                reloadKeys(file, httpKeys, false, server);
+                reloadAdminKeys(adminKeyFile, false);
+            }, 2, 2, TimeUnit.SECONDS);
             if (keys != null) {
                 log.info("authenticating devices against {} ({} entries)", file.path(), file.size());
             }
@@ -447,6 +468,58 @@ public final class ServeCommand implements Callable<Integer> {
             } catch (IOException e) {
                 log.error("API keys not reloaded, previous keys stay in force: {}", e.getMessage());
             }
+        }
+    }
+
+    private static void reloadAdminKeys(ApiKeys keys, boolean force) {
+        if (keys == null) {
+            return;
+        }
+        try {
+            if (keys.reload(force)) {
+                log.info("admin keys reloaded from {} ({} keys)", keys.path(), keys.size());
+            }
+        } catch (IOException e) {
+            log.error("admin keys not reloaded, previous keys stay in force: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Applies the {@code --admin*} flags to {@code b}.
+     *
+     * @return the admin keys, to reload; null without an admin endpoint or without keys
+     * @throws IllegalArgumentException naming the flag, what is wrong and the fix
+     */
+    ApiKeys configureAdmin(TetherServer.Builder b) {
+        if (admin == null) {
+            String stray = adminKeys != null ? "--admin-keys" : insecureAdmin ? "--insecure-admin" : null;
+            if (stray != null) {
+                throw new IllegalArgumentException(stray + " needs --admin ADDR:PORT (the admin endpoint is off without it)");
+            }
+            return null;
+        }
+        InetSocketAddress address = HostPort.resolve("--admin", admin);
+        b.admin(address);
+        if (adminKeys != null && insecureAdmin) {
+            throw new IllegalArgumentException("--admin-keys and --insecure-admin: choose one");
+        }
+        if (adminKeys == null) {
+            if (!address.getAddress().isLoopbackAddress() && !insecureAdmin) {
+                // Loopback stays open: only this host's users reach it, as they could read /proc.
+                throw new IllegalArgumentException("--admin " + admin + " is not a loopback address, and the admin endpoint "
+                        + "names every device and its address. Give --admin-keys FILE (make a key with `tether api-keys add "
+                        + "NAME --file FILE`; the --api-keys file works too), bind it to 127.0.0.1, or pass --insecure-admin "
+                        + "on a network only operators reach.");
+            }
+            b.insecureAdmin(insecureAdmin);
+            return null;
+        }
+        try {
+            ApiKeys keys = ApiKeys.load(adminKeys);
+            b.adminKeys(keys);
+            return keys;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--admin-keys: " + e.getMessage());
         }
     }
 
@@ -595,6 +668,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .commandLimits(new CommandLimits(maxCommandsPerDevice, commandTtl, maxCommandTtl,
                         CommandLimits.DEFAULTS.maxInFlight()))
                 .workerThreads(workers)
+                .historySessions(historySessions)
                 .shutdownTimeout(shutdownTimeout);
         if (userTimeout != null) {
             b.userTimeout(userTimeout);

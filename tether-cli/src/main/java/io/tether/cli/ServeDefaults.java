@@ -45,7 +45,8 @@ final class ServeDefaults implements CommandLine.IDefaultValueProvider {
                 Map.entry("--max-connections", Integer.toString(c.admission().maxConnections())),
                 Map.entry("--descriptor-reserve", Integer.toString(c.admission().descriptorReserve())),
                 Map.entry("--flapping", c.flapping().toString()),
-                Map.entry("--api-rate", io.tether.server.ApiRate.DEFAULT.toString()));
+                Map.entry("--api-rate", io.tether.server.ApiRate.DEFAULT.toString()),
+                Map.entry("--history-sessions", Integer.toString(c.historySessions())));
     }
 
     @Override

@@ -30,11 +30,12 @@ public final class ServerConfig {
     private final Flapping flapping;
     private final DeviceLimits deviceLimits;
     private final CommandLimits commandLimits;
+    private final int historySessions;
 
     ServerConfig(InetSocketAddress bindAddress, Duration handshakeTimeout, Duration drain, Heartbeat heartbeat,
                  KeepAlive keepAlive, Duration userTimeout, int backlog, boolean tcpNoDelay, int workerThreads,
                  Limits limits, Shutdown shutdown, Admission admission, Flapping flapping,
-                 DeviceLimits deviceLimits, CommandLimits commandLimits) {
+                 DeviceLimits deviceLimits, CommandLimits commandLimits, int historySessions) {
         this.bindAddress = bindAddress;
         this.handshakeTimeout = handshakeTimeout;
         this.drain = drain;
@@ -50,6 +51,7 @@ public final class ServerConfig {
         this.flapping = flapping;
         this.deviceLimits = deviceLimits;
         this.commandLimits = commandLimits;
+        this.historySessions = historySessions;
     }
 
     // ---- value types
@@ -95,6 +97,11 @@ public final class ServerConfig {
     }
 
     // ---- scalars
+
+    /** Sessions kept in each device's history ({@link TetherServer#history}); 0 = history off. */
+    public int historySessions() {
+        return historySessions;
+    }
 
     /** Address and port to listen on; port 0 picks a free port. */
     public InetSocketAddress bindAddress() {
@@ -235,6 +242,6 @@ public final class ServerConfig {
         return "listen " + HostPort.format(bindAddress) + ", handshake-timeout " + KeepAlive.format(handshakeTimeout)
                 + ", " + heartbeat + ", keepalive " + keepAlive + ", user-timeout " + KeepAlive.format(userTimeout)
                 + ", drain " + KeepAlive.format(drain) + ", " + limits + ", " + deviceLimits + ", " + commandLimits + ", " + admission + ", flapping " + flapping
-                + ", " + shutdown + ", backlog " + backlog + ", workers " + workerThreads;
+                + ", " + shutdown + ", backlog " + backlog + ", workers " + workerThreads + ", history-sessions " + historySessions;
     }
 }

@@ -58,6 +58,19 @@ public interface StoreReader extends AutoCloseable {
      */
     Optional<DeviceStats> stats(String deviceId);
 
+    /**
+     * The device's last sessions as the store's history keeps them, newest first; empty if the
+     * history is off or the store predates it. A record's {@link SessionRecord#live()} is false
+     * here: only the running server knows which session is open.
+     *
+     * @throws IllegalArgumentException if the device id is not printable ASCII
+     * @throws IllegalStateException if the store is closed
+     * @throws java.io.UncheckedIOException if RocksDB reports a read error
+     */
+    default List<SessionRecord> history(String deviceId) {
+        return List.of();
+    }
+
     /** Closes open cursors and releases the database. Idempotent. */
     @Override
     void close();

@@ -29,6 +29,8 @@ import io.tether.server.internal.commands.MemoryCommandJournal;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.RocksDbMessageStore;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
+import io.tether.server.internal.history.MemorySessionHistory;
+import io.tether.server.internal.history.SessionHistory;
 import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.MessageStore;
 import io.tether.server.internal.session.LocalSessionRegistry;
@@ -73,7 +75,11 @@ public final class TetherServer implements AutoCloseable {
     private EventLoopGroup workerGroup;
     private Channel serverChannel;
     private final InetSocketAddress adminAddress;
+    /** Keys the admin endpoint requires, or null when it is open (loopback, or insecureAdmin). */
+    private final ApiKeys adminKeys;
     private AdminServer admin;
+    /** Each device's last sessions; {@link SessionHistory#OFF} with historySessions(0). */
+    private final SessionHistory history;
     /** The HTTP API's settings and its device directory, or null without {@link Builder#api}. */
     private final ApiConfig apiConfig;
     private ApiServer api;
@@ -89,8 +95,16 @@ public final class TetherServer implements AutoCloseable {
         this.tls = b.tls;
         this.tlsDescription = b.tlsDescription;
         this.adminAddress = b.adminAddress;
+        this.adminKeys = b.adminKeys;
         this.apiConfig = b.apiAddress == null ? null : new ApiConfig(b.apiAddress, b.apiKeys, b.apiTls, b.apiRate, new DeviceDirectory());
+        int keep = config.historySessions();
+        this.history = keep == 0 ? SessionHistory.OFF
+                : store instanceof RocksDbMessageStore rocks ? rocks.sessionHistory(keep, meters) : new MemorySessionHistory(keep);
         List<SessionListener> listeners = withApi(b.listeners);
+        if (keep > 0) {
+            listeners = new ArrayList<>(listeners);
+            listeners.add(history);
+        }
         CommandJournal journal = store instanceof RocksDbMessageStore rocks ? rocks.commandJournal() : new MemoryCommandJournal();
         this.commands = new CommandLedger(journal, config.commandLimits(), config.maxFrameLength() - 10, b.clock,
                 store::health, listeners, meters);
@@ -200,7 +214,18 @@ public final class TetherServer implements AutoCloseable {
         }
         if (adminAddress != null) {
             try {
-                admin = AdminServer.start(this, adminAddress);
+                admin = AdminServer.start(this, adminAddress, AdminServer.Limits.DEFAULT,
+                        adminKeys == null ? null : new AdminServer.Keys() {
+                            @Override
+                            public String authenticate(String presented) {
+                                return adminKeys.file().authenticate(presented);
+                            }
+
+                            @Override
+                            public String source() {
+                                return adminKeys.path().toString();
+                            }
+                        });
             } catch (java.io.UncheckedIOException e) {
                 serverChannel.close().syncUninterruptibly();
                 workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -282,6 +307,49 @@ public final class TetherServer implements AutoCloseable {
      */
     public synchronized InetSocketAddress apiAddress() {
         return api == null ? null : api.address();
+    }
+
+    /**
+     * The device's last sessions, newest first: at most {@link ServerConfig#historySessions()},
+     * kept in the store (they survive a restart with the RocksDB store; with the memory store, for
+     * the 100,000 devices seen most recently). A session still open here is marked
+     * {@link SessionRecord#live()}. Sessions that never completed a handshake are not kept (the
+     * event log has them). An event is recorded within milliseconds, by the store's history
+     * writer: a read right after a close may not show it yet.
+     *
+     * <p>Thread-safe. Reads the store, so it may touch the disk: do not call it on an event loop
+     * that serves devices.
+     *
+     * @return empty when the history is off or the device has none
+     * @throws IllegalArgumentException if the device id is not 1 or more printable ASCII characters
+     * @throws java.io.UncheckedIOException if the store cannot be read
+     */
+    public List<SessionRecord> history(String deviceId) {
+        Objects.requireNonNull(deviceId, "deviceId");
+        // The same rule as the wire's (PROTOCOL.md 4.1), whichever store keeps the history.
+        if (deviceId.isEmpty()) {
+            throw new IllegalArgumentException("deviceId: empty (expected: 1 or more printable ASCII characters)");
+        }
+        for (int i = 0; i < deviceId.length(); i++) {
+            char c = deviceId.charAt(i);
+            if (c < 0x21 || c > 0x7E) {
+                throw new IllegalArgumentException("deviceId: character 0x" + Integer.toHexString(c) + " at " + i
+                        + " (expected: printable ASCII 0x21-0x7E)");
+            }
+        }
+        List<SessionRecord> records;
+        try {
+            records = history.read(deviceId);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Session live = registry.lookup(deviceId);
+        long liveEpoch = live == null ? 0 : live.epoch();
+        List<SessionRecord> out = new ArrayList<>(records.size());
+        for (SessionRecord r : records) {
+            out.add(r.withLive(!r.closed() && r.sessionId() == liveEpoch));
+        }
+        return out;
     }
 
     public Transport transport() {
@@ -374,6 +442,7 @@ public final class TetherServer implements AutoCloseable {
         }
         if (serverChannel == null) {
             commands.close();
+            history.close();
             store.close();
             return;
         }
@@ -406,6 +475,8 @@ public final class TetherServer implements AutoCloseable {
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         commands.close();
+        // After the event loops: the close events of the shutdown are recorded, then written.
+        history.close();
         store.close();
         log.info("stopped");
     }
@@ -435,6 +506,9 @@ public final class TetherServer implements AutoCloseable {
         private CommandLimits commandLimits = CommandLimits.DEFAULTS;
         private Transport transport = Transport.best();
         private InetSocketAddress adminAddress;
+        private ApiKeys adminKeys;
+        private boolean insecureAdmin;
+        private int historySessions = 20;
         private InetSocketAddress apiAddress;
         private ApiKeys apiKeys;
         private boolean apiInsecureNoAuth;
@@ -666,12 +740,50 @@ public final class TetherServer implements AutoCloseable {
 
         /**
          * Serve the read-only admin endpoint (JSON over HTTP: {@code /sessions}, {@code /sockets},
-         * {@code /metrics}, {@code /health}) on {@code address} while the server runs; port 0
-         * picks a free port ({@link TetherServer#adminAddress()}). No authentication: keep it on
-         * loopback or a private network. Default: none.
+         * {@code /metrics}, {@code /health}, {@code /devices/{id}/history}) on {@code address}
+         * while the server runs; port 0 picks a free port ({@link TetherServer#adminAddress()}).
+         * It names devices and their addresses: a loopback address may go without keys (only this
+         * host's users reach it); any other address needs {@link #adminKeys} or, knowingly,
+         * {@link #insecureAdmin}. Default: none.
          */
         public Builder admin(InetSocketAddress address) {
             this.adminAddress = Objects.requireNonNull(address, "admin");
+            return this;
+        }
+
+        /**
+         * Keys the admin endpoint requires ({@code Authorization: Bearer tk_...}, 401 otherwise;
+         * {@code /health} stays open for load balancers). The same file format and tool as
+         * {@link #apiKeys} (the same file may serve both). Reload it with {@link ApiKeys#reload}.
+         * Default: none.
+         */
+        public Builder adminKeys(ApiKeys keys) {
+            this.adminKeys = Objects.requireNonNull(keys, "adminKeys");
+            return this;
+        }
+
+        /**
+         * Serve the admin endpoint without keys on an address other than loopback: anyone who
+         * reaches it sees every device id and address. Refused together with {@link #adminKeys}.
+         * Default off.
+         */
+        public Builder insecureAdmin(boolean on) {
+            this.insecureAdmin = on;
+            return this;
+        }
+
+        /**
+         * Sessions kept in each device's history ({@link TetherServer#history}), in the store:
+         * with the RocksDB store they survive restarts. Default 20; 0 turns the history off.
+         *
+         * @throws IllegalArgumentException if out of 0 to {@value SessionHistory#MAX_KEEP}
+         */
+        public Builder historySessions(int n) {
+            if (n < 0 || n > SessionHistory.MAX_KEEP) {
+                throw new IllegalArgumentException("history-sessions " + n + " (expected: 0 to " + SessionHistory.MAX_KEEP
+                        + "; 0 = off)");
+            }
+            this.historySessions = n;
             return this;
         }
 
@@ -769,12 +881,15 @@ public final class TetherServer implements AutoCloseable {
             Duration ut = userTimeout != null ? userTimeout : keepAlive.detectionBound();
             int threads = workerThreads == 0 ? Runtime.getRuntime().availableProcessors() : workerThreads;
             return new ServerConfig(bindAddress, handshakeTimeout, drain, heartbeat, keepAlive, ut, backlog, tcpNoDelay,
-                    threads, limits, shutdown, admission, flapping, deviceLimits, commandLimits);
+                    threads, limits, shutdown, admission, flapping, deviceLimits, commandLimits, historySessions);
         }
 
         /**
          * @throws IllegalStateException if the HTTP API has neither keys nor the insecure choice,
-         *                               or both, or API options were given without {@link #api}
+         *                               or both, or API options were given without {@link #api};
+         *                               if the admin endpoint is on an address other than loopback
+         *                               without {@link #adminKeys} or {@link #insecureAdmin}, or
+         *                               with both, or they were given without {@link #admin}
          */
         public TetherServer build() {
             ServerConfig c = config();
@@ -786,6 +901,19 @@ public final class TetherServer implements AutoCloseable {
             }
             if (apiAddress == null && (apiKeys != null || apiInsecureNoAuth || apiTls != null)) {
                 throw new IllegalStateException("api keys, TLS or insecure mode given without an API address (--api ADDR:PORT)");
+            }
+            if (adminAddress == null && (adminKeys != null || insecureAdmin)) {
+                throw new IllegalStateException("admin keys or insecure mode given without an admin address (--admin ADDR:PORT)");
+            }
+            if (adminKeys != null && insecureAdmin) {
+                throw new IllegalStateException("admin: both admin keys and insecureAdmin(true) (--admin-keys and "
+                        + "--insecure-admin): choose one");
+            }
+            if (adminAddress != null && adminKeys == null && !insecureAdmin && !adminAddress.getAddress().isLoopbackAddress()) {
+                throw new IllegalStateException("admin: " + HostPort.format(adminAddress) + " is not a loopback address, and "
+                        + "the admin endpoint names every device and its address. Give adminKeys(...) (tether serve "
+                        + "--admin-keys FILE), bind it to 127.0.0.1, or pass insecureAdmin(true) (--insecure-admin) on a "
+                        + "network only operators reach");
             }
             if (registry == null) {
                 registry = new LocalSessionRegistry();

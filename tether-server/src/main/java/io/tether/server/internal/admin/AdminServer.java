@@ -56,15 +56,19 @@ import java.util.concurrent.TimeUnit;
  *       CLOSE_WAIT ({@link SocketAudit.Report#toJson()});</li>
  *   <li>{@code GET /metrics}: every Micrometer meter of {@link TetherServer#meters()} as name,
  *       type, tags and value;</li>
+ *   <li>{@code GET /devices/{id}/history}: the device's last sessions, newest first
+ *       ({@link io.tether.server.DeviceHistory}; {@link TetherServer#history});</li>
  *   <li>{@code GET /health}: 200 {@code {"status":"UP",...}} while the gateway can store messages;
  *       503 {@code {"status":"DOWN","store":{"state":"FAILED","resource":"disk","cause":...}}}
  *       while its {@link io.tether.server.MessageStore#health() store has failed} (it recovers by
  *       itself).</li>
  * </ul>
  *
- * <p><b>There is no authentication.</b> The endpoint only reads, but it names every connected
- * device and its address: bind it to loopback (the {@linkplain #DEFAULT_ADDRESS default}) or to a
- * private management network, never to an address devices or the Internet can reach.
+ * <p><b>Authentication.</b> The endpoint only reads, but it names every device and its address.
+ * With {@link Keys} (an API keys file) every request but {@code /health} needs
+ * {@code Authorization: Bearer <key>} and is answered 401 without it; {@code /health} stays open
+ * for load balancers, and says nothing about devices. Without keys it is open: the server allows
+ * that on loopback only, unless told otherwise ({@code --insecure-admin}).
  *
  * <p>It runs on one event loop of its own, separate from the gateway's, so a slow admin request
  * (an audit reads every TCP socket of the namespace from {@code /proc}) never delays a device.
@@ -107,6 +111,20 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private final TetherServer server;
+    /**
+     * The keys requests must present. A view of the API keys file, so that this package need not
+     * depend on the API's (which uses this one's {@link RequestDeadline}).
+     */
+    public interface Keys {
+        /** The name of the key {@code presented}, or null if it is not one of them. */
+        String authenticate(String presented);
+
+        /** Where the keys come from, for messages: the file. */
+        String source();
+    }
+
+    /** Keys required of requests, or null when the endpoint is open. */
+    private final Keys keys;
     private final EventLoopGroup group;
     private final ChannelGroup channels = new DefaultChannelGroup("tether-admin", GlobalEventExecutor.INSTANCE);
     private final Channel listener;
@@ -114,8 +132,9 @@ public final class AdminServer implements AutoCloseable {
     private final io.micrometer.core.instrument.Counter refused;
     private volatile boolean closed;
 
-    private AdminServer(TetherServer server, InetSocketAddress address, Limits limits) {
+    private AdminServer(TetherServer server, InetSocketAddress address, Limits limits, Keys keys) {
         this.server = server;
+        this.keys = keys;
         this.refused = io.micrometer.core.instrument.Counter.builder("tether.admin.connections.refused")
                 .description("admin connections refused: too many open").register(server.meters());
         this.group = server.transport().newGroup(1, "tether-admin");
@@ -158,7 +177,11 @@ public final class AdminServer implements AutoCloseable {
                     "cannot listen on " + address + " for the admin endpoint: " + e.getMessage(), e));
         }
         channels.add(listener);
-        log.info("admin endpoint on {} (read-only, no authentication: keep it on loopback or a private network)", uri());
+        if (keys == null) {
+            log.info("admin endpoint on {} (read-only, no authentication: keep it on loopback or a private network)", uri());
+        } else {
+            log.info("admin endpoint on {} (read-only; API keys from {})", uri(), keys.source());
+        }
     }
 
     /**
@@ -184,10 +207,18 @@ public final class AdminServer implements AutoCloseable {
 
     /** As {@link #start(TetherServer, InetSocketAddress)}, with bounds on admin connections. */
     public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits) {
+        return start(server, address, limits, null);
+    }
+
+    /**
+     * As {@link #start(TetherServer, InetSocketAddress, Limits)}, requiring one of {@code keys}
+     * of every request but {@code /health}; {@code null} keys leave the endpoint open.
+     */
+    public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits, Keys keys) {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(limits, "limits");
-        return new AdminServer(server, address, limits);
+        return new AdminServer(server, address, limits, keys);
     }
 
     /** Admin connections open now. */
@@ -249,6 +280,9 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private Reply route(String path) {
+        if (path.startsWith(DEVICES) && path.endsWith(HISTORY) && path.length() > DEVICES.length() + HISTORY.length()) {
+            return history(path.substring(DEVICES.length(), path.length() - HISTORY.length()));
+        }
         switch (path) {
             case "/sessions":
                 return new Reply(HttpResponseStatus.OK, SessionsSnapshot.of(server).toJson());
@@ -293,7 +327,7 @@ public final class AdminServer implements AutoCloseable {
                 return new Reply(HttpResponseStatus.OK, Json.write(g -> {
                     g.writeStartObject();
                     g.writeArrayFieldStart("endpoints");
-                    for (String p : new String[] {"/sessions", "/sockets", "/metrics", "/health"}) {
+                    for (String p : new String[] {"/sessions", "/sockets", "/metrics", "/health", "/devices/{id}/history"}) {
                         g.writeString(p);
                     }
                     g.writeEndArray();
@@ -301,8 +335,42 @@ public final class AdminServer implements AutoCloseable {
                 }));
             default:
                 return error(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + path
-                        + " (known: /sessions, /sockets, /metrics, /health)");
+                        + " (known: /sessions, /sockets, /metrics, /health, /devices/{id}/history)");
         }
+    }
+
+    private static final String DEVICES = "/devices/";
+    private static final String HISTORY = "/history";
+
+    /** {@code GET /devices/{id}/history}: 200 with the sessions, none if the device has no history. */
+    private Reply history(String deviceId) {
+        java.util.List<io.tether.server.SessionRecord> sessions;
+        try {
+            sessions = server.history(deviceId);
+        } catch (IllegalArgumentException e) {
+            return error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+        } catch (UncheckedIOException e) {
+            return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "cannot read the device history: " + e.getCause().getMessage());
+        }
+        return new Reply(HttpResponseStatus.OK,
+                new io.tether.server.DeviceHistory(deviceId, server.config().historySessions(), sessions).toJson());
+    }
+
+    /** Null if the request may proceed; else the 401 to answer. */
+    private Reply unauthorized(FullHttpRequest req, String path) {
+        if (keys == null || path.equals("/health")) {
+            return null;
+        }
+        String header = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (header == null) {
+            return error(HttpResponseStatus.UNAUTHORIZED, "missing key: send the header Authorization: Bearer <key> "
+                    + "(a key of the --admin-keys file; make one with: tether api-keys add NAME --file FILE)");
+        }
+        if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || keys.authenticate(header.substring(7).strip()) == null) {
+            return error(HttpResponseStatus.UNAUTHORIZED, "unknown key (it is not in the --admin-keys file " + keys.source()
+                    + ", or the Authorization header is not 'Bearer <key>')");
+        }
+        return null;
     }
 
     private static Reply error(HttpResponseStatus status, String message) {
@@ -325,7 +393,9 @@ public final class AdminServer implements AutoCloseable {
                         + " not allowed (expected: GET or HEAD)");
             } else {
                 try {
-                    reply = route(new QueryStringDecoder(req.uri()).path());
+                    String path = new QueryStringDecoder(req.uri()).path();
+                    Reply denied = unauthorized(req, path);
+                    reply = denied != null ? denied : route(path);
                 } catch (RuntimeException e) {
                     // server.port() before the gateway is bound, or a meter that throws: report, don't drop.
                     log.debug("admin request {} failed", req.uri(), e);
@@ -344,6 +414,9 @@ public final class AdminServer implements AutoCloseable {
             res.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
             if (reply.status() == HttpResponseStatus.METHOD_NOT_ALLOWED) {
                 res.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+            }
+            if (reply.status() == HttpResponseStatus.UNAUTHORIZED) {
+                res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"tether-admin\"");
             }
             boolean keepAlive = req.decoderResult().isSuccess() && HttpUtil.isKeepAlive(req);
             HttpUtil.setKeepAlive(res, keepAlive);

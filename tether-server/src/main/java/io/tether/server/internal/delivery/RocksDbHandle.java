@@ -65,6 +65,8 @@ final class RocksDbHandle implements StoreReader {
     final ColumnFamilyHandle devicesCf;
     /** The command ledger; null in a read-only handle of a store made before the ledger existed. */
     final ColumnFamilyHandle commandsCf;
+    /** Device histories; null in a read-only handle of a store made before the history existed. */
+    final ColumnFamilyHandle historyCf;
     private final List<AbstractNativeReference> owned;
 
     private final ReentrantReadWriteLock guard = new ReentrantReadWriteLock();
@@ -72,14 +74,17 @@ final class RocksDbHandle implements StoreReader {
     private final Set<Cursor> cursors = ConcurrentHashMap.newKeySet();
 
     private RocksDbHandle(Path dir, boolean readOnly, RocksDB db, List<ColumnFamilyHandle> handles,
-            List<AbstractNativeReference> owned) {
+            List<String> names, List<AbstractNativeReference> owned) {
         this.dir = dir;
         this.readOnly = readOnly;
         this.db = db;
         this.defaultCf = handles.get(0);
         this.messagesCf = handles.get(1);
         this.devicesCf = handles.get(2);
-        this.commandsCf = handles.size() > 3 ? handles.get(3) : null;
+        int commands = names.indexOf(StoreLayout.COMMANDS_CF);
+        int history = names.indexOf(StoreLayout.HISTORY_CF);
+        this.commandsCf = commands < 0 ? null : handles.get(commands);
+        this.historyCf = history < 0 ? null : handles.get(history);
         this.owned = owned;
     }
 
@@ -102,7 +107,7 @@ final class RocksDbHandle implements StoreReader {
             }
         }
         Files.createDirectories(dir);
-        return openChecked(dir, false, true);
+        return openChecked(dir, false, true, true);
     }
 
     static RocksDbHandle openReadOnly(Path dataDir) throws IOException {
@@ -117,12 +122,13 @@ final class RocksDbHandle implements StoreReader {
         if (!cfs.contains(StoreLayout.MESSAGES_CF) || !cfs.contains(StoreLayout.DEVICES_CF)) {
             throw new IOException(dir + ": not a Tether store (a RocksDB database with column families " + cfs + ")");
         }
-        return openChecked(dir, true, cfs.contains(StoreLayout.COMMANDS_CF));
+        return openChecked(dir, true, cfs.contains(StoreLayout.COMMANDS_CF), cfs.contains(StoreLayout.HISTORY_CF));
     }
 
     /** Opens, then checks (or, writable and new, writes) the format marker; closes on failure. */
-    private static RocksDbHandle openChecked(Path dir, boolean readOnly, boolean commands) throws IOException {
-        RocksDbHandle h = open(dir, readOnly, commands);
+    private static RocksDbHandle openChecked(Path dir, boolean readOnly, boolean commands, boolean history)
+            throws IOException {
+        RocksDbHandle h = open(dir, readOnly, commands, history);
         try {
             h.checkOrWriteFormat();
         } catch (IOException | RuntimeException e) {
@@ -132,7 +138,7 @@ final class RocksDbHandle implements StoreReader {
         return h;
     }
 
-    private static RocksDbHandle open(Path dir, boolean readOnly, boolean commands) throws IOException {
+    private static RocksDbHandle open(Path dir, boolean readOnly, boolean commands, boolean history) throws IOException {
         List<AbstractNativeReference> owned = new ArrayList<>();
         DBOptions dbOptions = new DBOptions()
                 .setCreateIfMissing(!readOnly)
@@ -184,9 +190,21 @@ final class RocksDbHandle implements StoreReader {
                 new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, defaultOptions),
                 new ColumnFamilyDescriptor(StoreLayout.MESSAGES_CF.getBytes(StandardCharsets.US_ASCII), messageOptions),
                 new ColumnFamilyDescriptor(StoreLayout.DEVICES_CF.getBytes(StandardCharsets.US_ASCII), deviceOptions)));
+        // History: a few small records per device, rewritten once (open, then close), read by prefix.
+        ColumnFamilyOptions historyOptions = new ColumnFamilyOptions()
+                .setWriteBufferSize(8 * MIB)
+                .setCompressionType(CompressionType.LZ4_COMPRESSION);
+        owned.add(historyOptions);
+        List<String> names = new ArrayList<>(List.of("default", StoreLayout.MESSAGES_CF, StoreLayout.DEVICES_CF));
         if (commands) {
             descriptors.add(new ColumnFamilyDescriptor(StoreLayout.COMMANDS_CF.getBytes(StandardCharsets.US_ASCII),
                     commandOptions));
+            names.add(StoreLayout.COMMANDS_CF);
+        }
+        if (history) {
+            descriptors.add(new ColumnFamilyDescriptor(StoreLayout.HISTORY_CF.getBytes(StandardCharsets.US_ASCII),
+                    historyOptions));
+            names.add(StoreLayout.HISTORY_CF);
         }
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         RocksDB db = null;
@@ -210,7 +228,7 @@ final class RocksDbHandle implements StoreReader {
             throw new IOException(dir + ": cannot open RocksDB" + (readOnly ? " read-only" : "") + ": "
                     + describe(failure), failure);
         }
-        return new RocksDbHandle(dir, readOnly, db, handles, owned);
+        return new RocksDbHandle(dir, readOnly, db, handles, names, owned);
     }
 
     private void checkOrWriteFormat() throws IOException {
@@ -357,6 +375,40 @@ final class RocksDbHandle implements StoreReader {
         }
     }
 
+    @Override
+    public List<io.tether.server.SessionRecord> history(String deviceId) {
+        byte[] prefix = StoreLayout.devicePrefix(StoreLayout.deviceBytes(deviceId));
+        enterOrThrow();
+        try {
+            return historyInGuard(deviceId, prefix, Integer.MAX_VALUE);
+        } catch (RocksDBException e) {
+            throw new UncheckedIOException(new IOException(dir + ": " + describe(e), e));
+        } finally {
+            exit();
+        }
+    }
+
+    /** The device's history records, newest first, at most {@code max}. Inside the guard or from the writer. */
+    List<io.tether.server.SessionRecord> historyInGuard(String deviceId, byte[] prefix, int max) throws RocksDBException {
+        List<io.tether.server.SessionRecord> out = new ArrayList<>();
+        if (historyCf == null) {
+            return out;
+        }
+        try (RocksIterator it = db.newIterator(historyCf)) {
+            // Newest first: from just past the device's last possible key, backwards.
+            it.seekForPrev(StoreLayout.messageKey(StoreLayout.deviceBytes(deviceId), -1L));
+            for (; it.isValid() && out.size() < max; it.prev()) {
+                byte[] k = it.key();
+                if (!StoreLayout.startsWith(k, prefix) || k.length != prefix.length + 8) {
+                    break;
+                }
+                out.add(io.tether.server.internal.history.HistoryRecord.decode(deviceId, StoreLayout.seqOf(k), it.value()));
+            }
+            it.status();
+        }
+        return out;
+    }
+
     // ---- close -----------------------------------------------------------------------------
 
     /** Flushes memtables to SST files so the next open has no WAL to replay. Writer stopped first. */
@@ -365,7 +417,11 @@ final class RocksDbHandle implements StoreReader {
             return;
         }
         try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
-            db.flush(fo, List.of(defaultCf, messagesCf, devicesCf));
+            List<ColumnFamilyHandle> families = new ArrayList<>(List.of(defaultCf, messagesCf, devicesCf));
+            if (historyCf != null) {
+                families.add(historyCf);
+            }
+            db.flush(fo, families);
         } catch (RocksDBException e) {
             // Nothing is lost: the synced WAL still holds it and is replayed on the next open.
             log.warn("{}: flush on close failed, the WAL will be replayed on the next open: {}", dir, describe(e));
@@ -389,6 +445,12 @@ final class RocksDbHandle implements StoreReader {
             defaultCf.close();
             messagesCf.close();
             devicesCf.close();
+            if (commandsCf != null) {
+                commandsCf.close();
+            }
+            if (historyCf != null) {
+                historyCf.close();
+            }
             try {
                 db.closeE();
             } catch (RocksDBException e) {

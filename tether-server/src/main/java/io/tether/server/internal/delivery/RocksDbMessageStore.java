@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import io.tether.server.internal.commands.CommandJournal;
+import io.tether.server.internal.history.SessionHistory;
 import io.tether.transport.BatchWriter;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -145,6 +146,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private final Object closeLock = new Object();
     private boolean closed; // guarded by closeLock
     private CommandJournal commandJournal; // guarded by this
+    private SessionHistory sessionHistory; // guarded by this
 
     private RocksDbMessageStore(RocksDbHandle handle, Options options, WriteHook writeHook, Runnable readHook)
             throws IOException {
@@ -244,6 +246,28 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     }
 
     /** The store directory, absolute. */
+    /**
+     * The device history in this store (its own column family, written by its own thread), keeping
+     * {@code keep} sessions per device; made on the first call, closed with the store.
+     *
+     * @throws IllegalArgumentException if {@code keep} is out of 1 to {@link SessionHistory#MAX_KEEP}
+     * @throws IllegalStateException if called again with another {@code keep}
+     */
+    public synchronized SessionHistory sessionHistory(int keep, io.micrometer.core.instrument.MeterRegistry meters) {
+        if (sessionHistory == null) {
+            // Through the current handle: a store that recovered from a failure has reopened RocksDB.
+            sessionHistory = new RocksDbSessionHistory(() -> handle, keep, meters);
+        } else if (sessionHistory.keep() != keep) {
+            throw new IllegalStateException("the store's history keeps " + sessionHistory.keep() + " sessions, not " + keep);
+        }
+        return sessionHistory;
+    }
+
+    @Override
+    public List<io.tether.server.SessionRecord> history(String deviceId) {
+        return handle.history(deviceId);
+    }
+
     public Path dataDir() {
         return dir;
     }
@@ -485,6 +509,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             synchronized (this) {
                 if (commandJournal != null) {
                     commandJournal.close();
+                }
+                if (sessionHistory != null) {
+                    sessionHistory.close();
                 }
             }
             lock.lock();

@@ -15,10 +15,12 @@ import java.nio.charset.StandardCharsets;
  * commands 'c' device ASCII, 0x00, u64 seq → command record ({@code internal.commands.CommandRecord})
  *          'i' command id (26 ASCII)       → device ASCII, 0x00, u64 seq
  *          'k' device ASCII, 0x00, key     → command id
+ * history  device ASCII, 0x00, u64 session id → session record ({@code internal.history.HistoryRecord}),
+ *          the last N sessions of each device (N = --history-sessions; older ones deleted on write)
  * </pre>
  *
- * <p>The commands family was added after format 1 without changing it: a store made before is
- * opened writable with an empty one.
+ * <p>The commands and history families were added after format 1 without changing it: a store
+ * made before is opened writable with empty ones, and read-only without them.
  *
  * <p>All integers are big-endian. Device ids are printable ASCII (0x21–0x7E, PROTOCOL.md 4.1), so
  * the 0x00 separator sorts a device's keys before those of any longer id that it prefixes
@@ -28,6 +30,7 @@ final class StoreLayout {
     static final String MESSAGES_CF = "messages";
     static final String DEVICES_CF = "devices";
     static final String COMMANDS_CF = "commands";
+    static final String HISTORY_CF = "history";
     static final byte[] FORMAT_KEY = "tether.format".getBytes(StandardCharsets.US_ASCII);
     static final byte FORMAT_VERSION = 1;
 
