@@ -3,6 +3,7 @@ package io.tether.server;
 import io.tether.testkit.fault.LoopFilesystem;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -99,6 +100,9 @@ class StoreFullDiskIT {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> senders.stream().allMatch(s -> s.acked.get() >= 20));
         assertThat(health().statusCode()).isEqualTo(200);
+        // The command ledger lives in the same store: it must fail and recover with it.
+        Command before = server.commands().submit(CommandRequest.of("cmd-dev", new byte[] {1}))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS).command();
 
         List<Path> fillers = fillToTheLastByte ? disk.fill() : List.of(disk.fillLeavingFree(minFreeDisk / 2));
         await().atMost(Duration.ofSeconds(10)).until(() -> !store.health().isHealthy());
@@ -115,6 +119,10 @@ class StoreFullDiskIT {
         assertThat(totalAcked()).as("no ACK while the store is failed").isEqualTo(ackedAtFailure);
         HttpResponse<String> down = health();
         assertThat(down.statusCode()).isEqualTo(503);
+        assertThatThrownBy(() -> server.commands().submit(CommandRequest.of("cmd-dev", new byte[] {2}))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS))
+                .cause().isInstanceOf(CommandException.class)
+                .satisfies(e -> assertThat(((CommandException) e).kind()).isEqualTo(CommandException.Kind.UNAVAILABLE));
         assertThat(down.body()).contains("\"status\":\"DOWN\"").contains("\"resource\":\"disk\"");
         assertThat(meters.get("tether.store.healthy").gauge().value()).isEqualTo(0.0);
         assertThat(meters.get("tether.store.failures").functionCounter().count()).isGreaterThanOrEqualTo(1.0);
@@ -144,6 +152,12 @@ class StoreFullDiskIT {
         long resumedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freedAt);
         assertThat(health().statusCode()).isEqualTo(200);
         assertThat(meters.get("tether.store.healthy").gauge().value()).isEqualTo(1.0);
+        // After the store reopened RocksDB, the ledger writes and reads the new database.
+        Command after = server.commands().submit(CommandRequest.of("cmd-dev", new byte[] {3}))
+                .toCompletableFuture().get(10, TimeUnit.SECONDS).command();
+        server.commands().cancel(after.id()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(server.commands().list("cmd-dev", java.util.Set.of(), 10).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS)).extracting(Command::id).containsExactly(before.id(), after.id());
         assertThat(senders).allSatisfy(s -> assertThat(s.otherByes).as(s.device + ": BYEs other than STORE_UNAVAILABLE").isEmpty());
         assertThat(meters.get("tether.connections.closed").tag("reason", "FLAPPING").counter().count()).isZero();
 

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The command ledger's journal in the embedded store's {@code commands} column family (layout in
@@ -33,7 +34,8 @@ final class RocksDbCommandJournal implements CommandJournal {
     private static final byte ID = 'i';
     private static final byte KEY = 'k';
 
-    private final RocksDbHandle handle;
+    /** The store's current database: it reopens RocksDB when it recovers from a failure. */
+    private final Supplier<RocksDbHandle> handles;
     private final WriteOptions writeOptions;
     private final BatchWriter<Item> writer;
     private final Map<String, Command> unwritten = new ConcurrentHashMap<>();
@@ -45,11 +47,12 @@ final class RocksDbCommandJournal implements CommandJournal {
     private record Item(Command command, boolean created, Consumer<Throwable> done) {
     }
 
-    RocksDbCommandJournal(RocksDbHandle handle, boolean sync) {
+    RocksDbCommandJournal(Supplier<RocksDbHandle> handles, boolean sync) {
+        RocksDbHandle handle = handles.get();
         if (handle.commandsCf == null) {
             throw new IllegalStateException(handle.dir + ": the store has no commands column family");
         }
-        this.handle = handle;
+        this.handles = handles;
         this.writeOptions = new WriteOptions().setSync(sync);
         this.writer = BatchWriter.<Item>builder("tether-commands-writer", this::commit)
                 .maxBatch(4096)
@@ -72,6 +75,7 @@ final class RocksDbCommandJournal implements CommandJournal {
     }
 
     private void commit(List<Item> batch) throws RocksDBException {
+        RocksDbHandle handle = handles.get();
         if (!handle.enter()) {
             throw new IllegalStateException("store closed: " + handle.dir);
         }
@@ -119,7 +123,8 @@ final class RocksDbCommandJournal implements CommandJournal {
 
     @Override
     public void load(Consumer<Command> each) throws IOException {
-        guarded(() -> {
+        RocksDbHandle handle = handles.get();
+        guarded(handle, () -> {
             try (RocksIterator it = handle.db.newIterator(handle.commandsCf)) {
                 for (it.seek(new byte[] {COMMAND}); it.isValid(); it.next()) {
                     byte[] k = it.key();
@@ -139,7 +144,8 @@ final class RocksDbCommandJournal implements CommandJournal {
         if (c != null) {
             return c;
         }
-        return guarded(() -> {
+        RocksDbHandle handle = handles.get();
+        return guarded(handle, () -> {
             byte[] ref = handle.db.get(handle.commandsCf, idKey(id));
             if (ref == null) {
                 return null;
@@ -158,7 +164,8 @@ final class RocksDbCommandJournal implements CommandJournal {
         if (c != null) {
             return c;
         }
-        return guarded(() -> {
+        RocksDbHandle handle = handles.get();
+        return guarded(handle, () -> {
             byte[] k = commandKey(StoreLayout.deviceBytes(deviceId), seq);
             byte[] v = handle.db.get(handle.commandsCf, k);
             return v == null ? null : decode(k, v);
@@ -169,7 +176,8 @@ final class RocksDbCommandJournal implements CommandJournal {
     public Command byKey(String deviceId, String key) throws IOException {
         String id = unwrittenKeys.get(deviceId + '\0' + key);
         if (id == null) {
-            byte[] v = guarded(() -> handle.db.get(handle.commandsCf, keyKey(StoreLayout.deviceBytes(deviceId), key)));
+            RocksDbHandle handle = handles.get();
+            byte[] v = guarded(handle, () -> handle.db.get(handle.commandsCf, keyKey(StoreLayout.deviceBytes(deviceId), key)));
             if (v == null) {
                 return null;
             }
@@ -183,7 +191,8 @@ final class RocksDbCommandJournal implements CommandJournal {
         List<Command> out = new ArrayList<>();
         byte[] prefix = commandKey(StoreLayout.deviceBytes(deviceId), 0);
         int prefixLength = prefix.length - 8;
-        guarded(() -> {
+        RocksDbHandle handle = handles.get();
+        guarded(handle, () -> {
             try (RocksIterator it = handle.db.newIterator(handle.commandsCf)) {
                 for (it.seek(prefix); it.isValid() && out.size() < limit; it.next()) {
                     byte[] k = it.key();
@@ -229,7 +238,7 @@ final class RocksDbCommandJournal implements CommandJournal {
         T run() throws RocksDBException;
     }
 
-    private <T> T guarded(Read<T> read) throws IOException {
+    private static <T> T guarded(RocksDbHandle handle, Read<T> read) throws IOException {
         if (!handle.enter()) {
             throw new IOException("store closed: " + handle.dir);
         }

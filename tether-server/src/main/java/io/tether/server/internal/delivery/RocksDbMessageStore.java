@@ -240,7 +240,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
      */
     public synchronized CommandJournal commandJournal() {
         if (commandJournal == null) {
-            commandJournal = new RocksDbCommandJournal(handle, options.sync());
+            commandJournal = new RocksDbCommandJournal(() -> handle, options.sync());
         }
         return commandJournal;
     }
