@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         versionProvider = TetherCommand.Version.class,
         description = "A TCP gateway for fleets of devices that vanish without saying goodbye.",
         subcommands = {ServeCommand.class, SimCommand.class, StoreCommand.class, CredentialsCommand.class, ApiKeysCommand.class,
-                SocketsCommand.class, DoctorCommand.class, ErrnoCommand.class, CommandCommand.class,
+                SocketsCommand.class, DoctorCommand.class, ErrnoCommand.class, CommandCommand.class, TraceCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TetherCommand implements Runnable {
     @CommandLine.Spec
