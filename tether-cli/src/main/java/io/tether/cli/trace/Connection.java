@@ -59,6 +59,8 @@ final class Connection implements FrameStream.Frames {
     int timeoutMs;
     int welcomeFlags;
     String malformed;
+    /** The device's last frame before the server's BYE (its frames in the drain window come after). */
+    long deviceFrameBeforeServerBye = -1;
 
     // other connections of the same device
     int newerId = -1;
@@ -405,6 +407,9 @@ final class Connection implements FrameStream.Frames {
         } else if (f instanceof Frame.Bye b) {
             if (me.byeTime < 0) {
                 me.byeTime = t;
+                if (me == server) {
+                    deviceFrameBeforeServerBye = device.lastFrameTime;
+                }
                 me.byeReason = b.reason().code();
                 me.byeText = b.text();
                 me.byeReconnectMs = b.reconnectAfterMillis();
@@ -467,7 +472,7 @@ final class Connection implements FrameStream.Frames {
         } else if (serverBye == Reason.HEARTBEAT_TIMEOUT.code()) {
             boolean answered = device.lastTime > server.byeTime;
             String silence = String.format("the device's last frame was at %s; the server sent BYE HEARTBEAT_TIMEOUT %.3f s later%s",
-                    analyzer.rel(device.lastFrameTime), (server.byeTime - device.lastFrameTime) / 1e9,
+                    analyzer.rel(deviceFrameBeforeServerBye), (server.byeTime - deviceFrameBeforeServerBye) / 1e9,
                     timeoutMs > 0 ? " (timeout " + timeoutMs + " ms)" : "");
             if (answered) {
                 set(Verdict.HEARTBEAT_TIMEOUT_DEVICE_ALIVE, silence + "; the device's TCP still answered after the BYE"
@@ -485,6 +490,14 @@ final class Connection implements FrameStream.Frames {
         } else if (device.byeReason >= 0 && device.byeReason != Reason.NORMAL.code()) {
             set(Verdict.DEVICE_CLOSED, "the device sent BYE " + reasonName(device.byeReason)
                     + (device.byeText == null || device.byeText.isEmpty() ? "" : " \"" + device.byeText + "\""));
+        } else if (device.byeReason == Reason.NORMAL.code()) {
+            Side first = Story.firstCloser(this);
+            set(Verdict.CLEAN_CLOSE, "the device said goodbye with BYE NORMAL at " + analyzer.rel(device.byeTime)
+                    + (first == null ? "; no FIN or RST followed in the capture"
+                    : "; then the " + first.name() + " closed first with " + Story.how(first)
+                    + (Story.firstClose(first == server ? device : server) < 0 ? ""
+                    : " and the " + (first == server ? device : server).name() + " with "
+                    + Story.how(first == server ? device : server))));
         } else if (server.keepaliveAnsweredByRst > 0) {
             set(Verdict.PEER_RESET, "the device answered a keepalive probe with RST: it had rebooted and no longer knew the connection");
         } else if (server.keepaliveProbes > 0 && (server.probePending || server.rstTime >= 0)
