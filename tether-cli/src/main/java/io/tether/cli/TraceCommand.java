@@ -101,9 +101,12 @@ public final class TraceCommand implements Callable<Integer> {
         return analyse(file, out, err);
     }
 
-    private int analyse(Path capture, PrintWriter out, PrintWriter err) {
+    private int analyse(Path capture, PrintWriter terminal, PrintWriter err) {
+        // picocli's writer flushes every line: one write(2) per line would cost more than the analysis
+        PrintWriter out = new PrintWriter(new java.io.BufferedWriter(terminal, 1 << 16), false);
         try {
             Trace.Result r = Trace.run(capture, port, device, json, out);
+            out.flush();
             if (r.truncated()) {
                 err.println("tether trace: " + capture + " is truncated (it ends in the middle of a packet, "
                         + r.truncatedBytes() + " bytes left over); the complete packets before that were analysed");
@@ -121,11 +124,14 @@ public final class TraceCommand implements Callable<Integer> {
             return EXIT_USAGE;
         } catch (CaptureFormatException e) {
             out.flush();
+            terminal.flush();
             err.println("tether trace: " + e.getMessage());
             return EXIT_USAGE;
         } catch (IOException e) {
             err.println("tether trace: cannot read " + capture + ": " + e.getMessage());
             return EXIT_USAGE;
+        } finally {
+            out.flush();
         }
     }
 

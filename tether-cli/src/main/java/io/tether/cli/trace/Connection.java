@@ -198,7 +198,7 @@ final class Connection implements FrameStream.Frames {
                 }
             } else if (synAckTime < 0) {
                 synAckTime = t;
-                event(t, "server SYN-ACK" + (synTime >= 0 ? String.format(" (%.1f ms after the SYN)", (t - synTime) / 1e6) : ""));
+                event(t, "server SYN-ACK" + (synTime >= 0 ? " (" + Story.ms(t - synTime) + " after the SYN)" : ""));
             }
         }
         if (rst) {

@@ -83,12 +83,14 @@ final class Story {
             }
         }
         if (s.firstDataSeq >= 0) {
-            b.append(" (DATA seq ").append(s.firstDataSeq).append(s.lastDataSeq != s.firstDataSeq ? "–" + s.lastDataSeq : "").append(')');
+            b.append(" (DATA seq ").append(s.firstDataSeq).append(s.lastDataSeq != s.firstDataSeq ? "-" + s.lastDataSeq : "").append(')');
         }
         return b.length() == 0 ? "none" : b.toString();
     }
 
+    /** Nanoseconds as milliseconds with one decimal, e.g. {@code 500.0 ms}. */
     static String ms(long nanos) {
-        return String.format("%.1f ms", nanos / 1e6);
+        long tenths = Math.round(nanos / 1e5);
+        return (tenths < 0 ? "-" : "") + Math.abs(tenths) / 10 + "." + Math.abs(tenths) % 10 + " ms";
     }
 }

@@ -3,16 +3,25 @@ package io.tether.cli.trace;
 import java.io.PrintWriter;
 import java.util.function.Consumer;
 
-/** Writes each connection's story in plain words, as it is handed on. */
+/**
+ * Writes each connection's story in plain words, as it is handed on. Built with a StringBuilder
+ * rather than printf: a capture may hold hundreds of thousands of connections, and
+ * {@code String.format} would cost more than reading their packets.
+ */
 final class TextReport implements Consumer<Connection> {
     private final PrintWriter out;
     private final Summary summary;
     private final String deviceFilter;
+    private final StringBuilder b = new StringBuilder(2048);
 
     TextReport(PrintWriter out, Summary summary, String deviceFilter) {
         this.out = out;
         this.summary = summary;
         this.deviceFilter = deviceFilter;
+    }
+
+    private static String plural(long n, String word) {
+        return n + " " + word + (n == 1 ? "" : "s");
     }
 
     @Override
@@ -22,91 +31,102 @@ final class TextReport implements Consumer<Connection> {
         }
         summary.add(c);
         TraceAnalyzer a = c.analyzer;
-        out.printf("#%d  %s -> %s%s  %s to %s (%.3f s)%n", c.id, c.deviceEndpoint(), c.serverEndpoint(),
-                c.deviceId == null ? "" : "  device " + c.deviceId, a.rel(c.firstTime), a.rel(c.lastTime),
-                (c.lastTime - c.firstTime) / 1e9);
-        out.printf("  verdict: %s — %s%n", c.verdict.words(), c.verdictText);
+        b.setLength(0);
+        b.append('#').append(c.id).append("  ").append(c.deviceEndpoint()).append(" -> ").append(c.serverEndpoint());
+        if (c.deviceId != null) {
+            b.append("  device ").append(c.deviceId);
+        }
+        b.append("  ").append(a.rel(c.firstTime)).append(" to ").append(a.rel(c.lastTime)).append(" (")
+                .append(TraceAnalyzer.seconds(c.lastTime - c.firstTime)).append(" s)\n");
+        b.append("  verdict: ").append(c.verdict.words()).append('\n');
+        b.append("  why: ").append(c.verdictText).append('\n');
         if (c.midStream) {
-            out.println("  (the capture began after this connection's handshake)");
+            b.append("  (the capture began after this connection's handshake)\n");
         }
         for (int i = 0; i < c.events.size(); i++) {
-            out.printf("  %10s  %s%n", a.rel(c.eventTimes.get(i)[0]), c.events.get(i));
+            String t = a.rel(c.eventTimes.get(i)[0]);
+            b.append("  ");
+            for (int k = t.length(); k < 10; k++) {
+                b.append(' ');
+            }
+            b.append(t).append("  ").append(c.events.get(i)).append('\n');
         }
         if (c.omittedEvents > 0) {
-            out.printf("  %10s  … %d more events not listed%n", "", c.omittedEvents);
+            b.append("              ... ").append(c.omittedEvents).append(" more events not listed\n");
         }
         Side first = Story.firstCloser(c);
         if (first != null) {
             Side other = first == c.server ? c.device : c.server;
-            out.printf("  closed: the %s first, with %s at %s; the %s %s%n", first.name(), Story.how(first),
-                    a.rel(Story.firstClose(first)), other.name(),
-                    Story.firstClose(other) < 0 ? "never closed in the capture"
-                            : "with " + Story.how(other) + " at " + a.rel(Story.firstClose(other)));
+            b.append("  closed: the ").append(first.name()).append(" first, with ").append(Story.how(first)).append(" at ")
+                    .append(a.rel(Story.firstClose(first))).append("; the ").append(other.name()).append(' ')
+                    .append(Story.firstClose(other) < 0 ? "never closed in the capture"
+                            : "with " + Story.how(other) + " at " + a.rel(Story.firstClose(other))).append('\n');
         } else {
-            out.println("  closed: no FIN or RST from either side in the capture");
+            b.append("  closed: no FIN or RST from either side in the capture\n");
         }
-        halfClosed(c, a);
+        Side hc = Story.halfCloser(c);
+        if (hc != null) {
+            Side other = hc == c.server ? c.device : c.server;
+            long end = Story.firstClose(other);
+            b.append("  half-closed: the ").append(hc.name()).append("'s FIN at ").append(a.rel(hc.finTime)).append(" until ")
+                    .append(end < 0 ? "the end of the capture" : "the " + other.name() + "'s " + Story.how(other) + " at " + a.rel(end))
+                    .append("; the ").append(other.name()).append(" sent ").append(plural(other.afterPeerFinSegments, "segment"))
+                    .append(" (").append(other.afterPeerFinBytes).append(" bytes) meanwhile\n");
+        }
         String halfOpen = c.halfOpen();
         if (halfOpen == null && c.server.byeTime >= 0 && c.device.lastTime < c.server.byeTime) {
-            halfOpen = String.format("the device was silent from %s; the server went on until %s", a.rel(c.device.lastTime),
-                    a.rel(c.server.lastTime));
+            halfOpen = "the device was silent from " + a.rel(c.device.lastTime) + "; the server went on until " + a.rel(c.server.lastTime);
         }
         if (halfOpen != null) {
-            out.println("  half-open: " + halfOpen);
+            b.append("  half-open: ").append(halfOpen).append('\n');
         }
         if (Story.hasDrain(c)) {
-            out.printf("  drain window: BYE at %s, FIN %s later, RST %s after the FIN; meanwhile the device sent %d segment%s"
-                            + " (%d bytes, %d frame%s)%n", a.rel(c.server.byeTime), Story.ms(c.server.finTime - c.server.byeTime),
-                    Story.ms(c.server.rstTime - c.server.finTime), c.device.afterPeerFinSegments,
-                    c.device.afterPeerFinSegments == 1 ? "" : "s", c.device.afterPeerFinBytes, c.device.afterPeerFinFrames,
-                    c.device.afterPeerFinFrames == 1 ? "" : "s");
+            b.append("  drain window: BYE at ").append(a.rel(c.server.byeTime)).append(", FIN ")
+                    .append(Story.ms(c.server.finTime - c.server.byeTime)).append(" later, RST ")
+                    .append(Story.ms(c.server.rstTime - c.server.finTime)).append(" after the FIN; meanwhile the device sent ")
+                    .append(plural(c.device.afterPeerFinSegments, "segment")).append(" (").append(c.device.afterPeerFinBytes)
+                    .append(" bytes, ").append(plural(c.device.afterPeerFinFrames, "frame")).append(")\n");
         }
         for (Side s : new Side[] {c.device, c.server}) {
             if (s.keepaliveProbes > 0) {
-                out.printf("  keepalive: the %s sent %d probe%s, %d answered%s%n", s.name(), s.keepaliveProbes,
-                        s.keepaliveProbes == 1 ? "" : "s", s.keepaliveAnswered,
-                        s.keepaliveAnsweredByRst > 0 ? " (" + s.keepaliveAnsweredByRst + " with RST)" : "");
+                b.append("  keepalive: the ").append(s.name()).append(" sent ").append(plural(s.keepaliveProbes, "probe")).append(", ")
+                        .append(s.keepaliveAnswered).append(" answered")
+                        .append(s.keepaliveAnsweredByRst > 0 ? " (" + s.keepaliveAnsweredByRst + " with RST)" : "").append('\n');
             }
             if (s.retransmissions > 0) {
-                StringBuilder b = new StringBuilder();
-                for (int i = 0; i < s.bestGapCount; i++) {
-                    b.append(i == 0 ? "" : ", ").append(String.format("%.0f", s.bestGaps[i] / 1e6));
+                b.append("  retransmissions: the ").append(s.name()).append(' ').append(s.retransmissions)
+                        .append("; the longest run: ").append(s.bestCount).append(" of one segment first sent at ").append(a.rel(s.bestStart));
+                if (s.bestGapCount > 0) {
+                    b.append(", spaced ");
+                    for (int i = 0; i < s.bestGapCount; i++) {
+                        b.append(i == 0 ? "" : ", ").append(Math.round(s.bestGaps[i] / 1e6));
+                    }
+                    b.append(" ms");
                 }
                 double bo = Story.backoff(s.bestGaps, s.bestGapCount);
-                out.printf("  retransmissions: the %s %d; the longest run: %d of one segment first sent at %s%s%s%n", s.name(),
-                        s.retransmissions, s.bestCount, a.rel(s.bestStart),
-                        s.bestGapCount > 0 ? ", spaced " + b + " ms" : "",
-                        bo > 0 ? String.format(" (RTO back-off ×%.1f)", bo) : "");
+                if (bo > 0) {
+                    b.append(" (RTO back-off x").append(Math.round(bo * 10) / 10.0).append(')');
+                }
+                b.append('\n');
             }
             if (s.zeroWindows > 0) {
-                out.printf("  zero window: the %s advertised 0 in %d segment%s, %d period%s, %.3f s in all%n", s.name(),
-                        s.zeroWindows, s.zeroWindows == 1 ? "" : "s", s.zeroPeriods, s.zeroPeriods == 1 ? "" : "s", s.zeroTotal / 1e9);
+                b.append("  zero window: the ").append(s.name()).append(" advertised 0 in ").append(plural(s.zeroWindows, "segment"))
+                        .append(", ").append(plural(s.zeroPeriods, "period")).append(", ")
+                        .append(TraceAnalyzer.seconds(s.zeroTotal)).append(" s in all\n");
             }
             if (s.stream.missingBytes > 0) {
-                out.printf("  capture gaps: %d bytes from the %s missing in %d hole%s%n", s.stream.missingBytes, s.name(),
-                        s.stream.gaps, s.stream.gaps == 1 ? "" : "s");
+                b.append("  capture gaps: ").append(s.stream.missingBytes).append(" bytes from the ").append(s.name())
+                        .append(" missing in ").append(plural(s.stream.gaps, "hole")).append('\n');
             }
             if (s.stream.notTether) {
-                out.printf("  not Tether: the %s sent %s%n", s.name(), s.stream.notTetherWhy);
+                b.append("  not Tether: the ").append(s.name()).append(" sent ").append(s.stream.notTetherWhy).append('\n');
             }
         }
-        out.printf("  packets: device %d (%d bytes; SYN %d, FIN %d, RST %d), server %d (%d bytes; SYN %d, FIN %d, RST %d)%n",
-                c.device.packets, c.device.wireBytes, c.device.syns, c.device.fins, c.device.rsts,
-                c.server.packets, c.server.wireBytes, c.server.syns, c.server.fins, c.server.rsts);
-        out.printf("  frames: device %s; server %s%n", Story.frames(c.device), Story.frames(c.server));
-        out.println();
-        out.flush();
-    }
-
-    private void halfClosed(Connection c, TraceAnalyzer a) {
-        Side first = Story.halfCloser(c);
-        if (first != null) {
-            Side other = first == c.server ? c.device : c.server;
-            long end = Story.firstClose(other);
-            out.printf("  half-closed: the %s's FIN at %s until %s; the %s sent %d segment%s (%d bytes) meanwhile%n", first.name(),
-                    a.rel(first.finTime), end < 0 ? "the end of the capture" : "the " + other.name() + "'s " + Story.how(other)
-                            + " at " + a.rel(end), other.name(), other.afterPeerFinSegments,
-                    other.afterPeerFinSegments == 1 ? "" : "s", other.afterPeerFinBytes);
-        }
+        b.append("  packets: device ").append(c.device.packets).append(" (").append(c.device.wireBytes).append(" bytes; SYN ")
+                .append(c.device.syns).append(", FIN ").append(c.device.fins).append(", RST ").append(c.device.rsts)
+                .append("), server ").append(c.server.packets).append(" (").append(c.server.wireBytes).append(" bytes; SYN ")
+                .append(c.server.syns).append(", FIN ").append(c.server.fins).append(", RST ").append(c.server.rsts).append(")\n");
+        b.append("  frames: device ").append(Story.frames(c.device)).append("; server ").append(Story.frames(c.server)).append("\n\n");
+        out.append(b);
     }
 }

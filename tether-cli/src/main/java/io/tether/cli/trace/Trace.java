@@ -15,7 +15,7 @@ public final class Trace {
 
     /** What an analysis found, for the exit code and the closing lines. */
     public record Result(long packets, long tcpPackets, long portPackets, long connections, long shown, long truncatedBytes,
-                         String format) {
+                         String format, long nanos) {
         /** True if the capture ended in the middle of a packet record or block. */
         public boolean truncated() {
             return truncatedBytes >= 0;
@@ -34,6 +34,7 @@ public final class Trace {
     public static Result run(Path file, int port, String device, boolean json, PrintWriter out)
             throws IOException, CaptureFormatException {
         Summary summary = new Summary();
+        long start = System.nanoTime();
         CaptureReader reader;
         TraceAnalyzer analyzer;
         if (json) {
@@ -47,11 +48,14 @@ public final class Trace {
             analyzer = new TraceAnalyzer(port, report);
             reader = CaptureReader.read(file, analyzer);
             analyzer.finish();
-            out.printf("%s: %s, %d packets, %d TCP%s, %d connection%s%s%s%n", file, reader.format(), analyzer.packets,
-                    analyzer.tcpPackets, port == 0 ? "" : " (" + analyzer.portPackets + " on port " + port + ")",
+            long took = System.nanoTime() - start;
+            double pps = analyzer.packets * 1e9 / Math.max(1, took);
+            out.printf("%s: %s, %d packets, %d TCP%s, %d connection%s%s%s; read in %.3f s (%s packets/s)%n", file, reader.format(),
+                    analyzer.packets, analyzer.tcpPackets, port == 0 ? "" : " (" + analyzer.portPackets + " on port " + port + ")",
                     analyzer.connections, analyzer.connections == 1 ? "" : "s",
                     device == null ? "" : ", " + summary.shown + " of device " + device,
-                    analyzer.firstTime < 0 ? "" : String.format(", %.3f s", (analyzer.lastTime - analyzer.firstTime) / 1e9));
+                    analyzer.firstTime < 0 ? "" : ", " + TraceAnalyzer.seconds(analyzer.lastTime - analyzer.firstTime) + " s of traffic",
+                    took / 1e9, pps >= 100_000 ? String.format("%.2f M", pps / 1e6) : String.valueOf(Math.round(pps)));
             if (!summary.verdicts.isEmpty()) {
                 StringBuilder b = new StringBuilder("verdicts:");
                 for (Map.Entry<Verdict, Long> e : summary.verdicts.entrySet()) {
@@ -67,6 +71,6 @@ public final class Trace {
             out.flush();
         }
         return new Result(analyzer.packets, analyzer.tcpPackets, analyzer.portPackets, analyzer.connections, summary.shown,
-                reader.truncated(), reader.format());
+                reader.truncated(), reader.format(), System.nanoTime() - start);
     }
 }

@@ -13,23 +13,28 @@ import java.util.function.Consumer;
  * a consumer, in a stream: memory grows with the number of connections open at once, never with
  * the file's size.
  *
- * <p>A connection is over at its RST or at the second FIN; it is kept {@link #HOLD_NANOS} of
- * capture time longer (its last ACKs and retransmitted RSTs still belong to it, and a device that
- * comes back resuming its session changes its verdict to NAT/middlebox silence), then handed on.
- * Connections still open at the end of the capture are handed on last, in the order they began.
- * If more than {@link #MAX_HELD} finished connections are waiting, the oldest go at once.
+ * <p>A connection is over at its RST or at the second FIN; it is kept {@link #LINGER_NANOS} of
+ * capture time longer (its last ACKs and retransmitted RSTs still belong to it), or
+ * {@link #HOLD_NANOS} if it may have died of a silent path (the server timed it out or probed it
+ * unanswered): a device that comes back within that time resuming its session changes its verdict
+ * to NAT/middlebox silence. Then it is handed on. Connections still open at the end of the capture
+ * are handed on last, in the order they began. If more than {@link #MAX_HELD} finished connections
+ * are waiting, the oldest go at once: memory stays bounded by the connections open at once
+ * (a few KB each) plus that many.
  *
  * <p>Use: create, feed it packets as a {@link PacketSink} (e.g. from {@link CaptureReader}), then
  * call {@link #finish()}. Not thread-safe.
  */
 public final class TraceAnalyzer implements PacketSink {
+    static final long LINGER_NANOS = 10_000_000_000L;
     static final long HOLD_NANOS = 120_000_000_000L;
-    static final int MAX_HELD = 100_000;
+    static final int MAX_HELD = 10_000;
 
     private final int port;
     private final Consumer<Connection> out;
     private final TcpSegment seg = new TcpSegment();
     private final ConnectionTable table = new ConnectionTable();
+    private final ArrayDeque<Connection> lingering = new ArrayDeque<>();
     private final ArrayDeque<Connection> held = new ArrayDeque<>();
     private final Map<Long, Connection> sessions = new HashMap<>();
     private final Map<String, Connection> devices = new HashMap<>();
@@ -80,6 +85,7 @@ public final class TraceAnalyzer implements PacketSink {
             // the same four-tuple, used again by a new connection
             table.remove(c);
             held.remove(c);
+            lingering.remove(c);
             emit(c);
             c = null;
         }
@@ -99,16 +105,27 @@ public final class TraceAnalyzer implements PacketSink {
         boolean wasClosed = c.closed();
         c.packet(s, srcIsA == c.deviceIsA, t, wireLength);
         if (!wasClosed && c.closed()) {
-            held.add(c);
+            (mayResume(c) ? held : lingering).add(c);
         }
         if ((packets & 1023) == 0) {
             expire(t);
         }
     }
 
+    /** A connection the server ended for silence: a later HELLO resuming its session would make it a middlebox's doing. */
+    private static boolean mayResume(Connection c) {
+        return c.welcomeTime >= 0 && (c.server.byeReason == io.tether.protocol.Reason.HEARTBEAT_TIMEOUT.code()
+                || c.server.keepaliveProbes > 0 || c.server.retransmissions > 0);
+    }
+
     private void expire(long now) {
-        while (!held.isEmpty() && (held.peek().closedTime + HOLD_NANOS < now || held.size() > MAX_HELD)) {
-            Connection c = held.poll();
+        expire(lingering, LINGER_NANOS, now);
+        expire(held, HOLD_NANOS, now);
+    }
+
+    private void expire(ArrayDeque<Connection> q, long keep, long now) {
+        while (!q.isEmpty() && (q.peek().closedTime + keep < now || lingering.size() + held.size() > MAX_HELD)) {
+            Connection c = q.poll();
             table.remove(c);
             emit(c);
         }
@@ -139,6 +156,7 @@ public final class TraceAnalyzer implements PacketSink {
         }
         table.clear();
         held.clear();
+        lingering.clear();
     }
 
     void hello(Connection c, long t) {
@@ -163,7 +181,16 @@ public final class TraceAnalyzer implements PacketSink {
 
     /** A capture time as seconds since the capture's first packet, e.g. {@code 12.345 s}. */
     String rel(long t) {
-        return t < 0 ? "?" : String.format("%.3f s", (t - firstTime) / 1e9);
+        return t < 0 ? "?" : seconds(t - firstTime) + " s";
+    }
+
+    /** Nanoseconds as seconds with three decimals, rounded half up, without String.format (called per connection). */
+    static String seconds(long nanos) {
+        long ms = Math.round(nanos / 1e6);
+        String sign = ms < 0 ? "-" : "";
+        ms = Math.abs(ms);
+        long frac = ms % 1000;
+        return sign + (ms / 1000) + "." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + frac;
     }
 
     private static int compare(long hi1, long lo1, int p1, long hi2, long lo2, int p2) {
