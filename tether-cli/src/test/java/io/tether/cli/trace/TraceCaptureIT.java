@@ -376,6 +376,47 @@ class TraceCaptureIT {
     }
 
     /**
+     * NAT/middlebox silence: an SDK device (heartbeat 1 s, which remembers its session id) whose
+     * path goes silent both ways for 5 s. The gateway times the session out (BYE
+     * HEARTBEAT_TIMEOUT, unanswered), the device's SDK gives up on the dead server too and
+     * retries (its SYNs are dropped); when the path is back, it connects resuming the old session.
+     * The old connection's verdict is therefore not power loss.
+     */
+    @Test
+    void pathSilentThenSameSessionResumed_isMiddleboxSilence() throws Exception {
+        startServer("--heartbeat", "1s", "--drain", "500ms");
+        NamespaceProcess sdk = lab.device().startJava("sdk", io.tether.cli.fault.FaultDeviceMain.class.getName(), JVM,
+                List.of("--target", lab.server().address().getHostAddress() + ":" + PORT, "--local", devAddress.getHostAddress(),
+                        "--devices", "1", "--mode", "sdk", "--id-prefix", "car-", "--heartbeat-ms", "1000", "--backoff-ms", "300,1000"));
+        sdk.awaitLine(l -> l.contains("\"event\":\"connected\""), Duration.ofSeconds(30), "SDK connected");
+        JsonNode first = awaitTrace(t -> t.get("connections").size() == 1 && t.get("connections").get(0).has("welcome"),
+                Duration.ofSeconds(20), "the first WELCOME");
+        int oldPort = first.get("connections").get(0).get("device").get("port").asInt();
+        sleep(1500);
+        try (var silence = lab.device().blackhole(Match.address(devAddress))) {
+            sleep(5000);
+        }
+        JsonNode t = awaitTrace(x -> byDevicePortOrNull(x, oldPort) != null && byDevicePortOrNull(x, oldPort).has("resumedBy"),
+                Duration.ofSeconds(30), "a HELLO resuming the first session");
+        JsonNode c = byDevicePort(finish(), oldPort);
+        assertThat(verdict(c)).isEqualTo("middlebox-silence");
+        assertThat(c.get("bye").get("server").get("reason").asText()).isEqualTo("HEARTBEAT_TIMEOUT");
+        JsonNode all = trace(file);
+        JsonNode resumed = all.get("connections").get(c.get("resumedBy").asInt());
+        assertThat(resumed.get("hello").get("resumeSession").asText()).isEqualTo(c.get("welcome").get("sessionId").asText());
+        System.out.println("verdicts: " + all.get("summary").get("verdicts") + " (t: " + t.get("summary").get("verdicts") + ")");
+    }
+
+    static JsonNode byDevicePortOrNull(JsonNode trace, int port) {
+        for (JsonNode c : trace.get("connections")) {
+            if (c.get("device").get("port").asInt() == port) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /**
      * The drain window: a device whose application went silent (no PING) but whose TCP is alive
      * gets BYE HEARTBEAT_TIMEOUT and the half-close, sends two DATA frames after the FIN, and is
      * reset when the 1 s drain ends.
