@@ -149,13 +149,46 @@ public final class TraceCommand implements Callable<Integer> {
             }
             List<String> cmd = new ArrayList<>(List.of(tcpdump, "-i", iface, "-s", "0", "-U", "-n", "-w", target.toString(),
                     "tcp", "port", String.valueOf(port)));
+            Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            // The S seconds count from when tcpdump says it is listening, not from when it was started.
+            java.util.concurrent.CountDownLatch listening = new java.util.concurrent.CountDownLatch(1);
+            StringBuilder said = new StringBuilder();
+            Thread reader = new Thread(() -> {
+                try (java.io.BufferedReader r = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(p.getErrorStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        synchronized (said) {
+                            said.append(line).append('\n');
+                        }
+                        if (line.contains("listening on")) {
+                            listening.countDown();
+                        }
+                    }
+                } catch (IOException e) {
+                    // tcpdump ended
+                }
+            }, "tcpdump-stderr");
+            reader.setDaemon(true);
+            reader.start();
+            boolean ready = false;
+            for (int i = 0; i < 100 && !ready && p.isAlive(); i++) {
+                ready = listening.await(100, TimeUnit.MILLISECONDS);
+            }
+            if (!ready) {
+                p.destroyForcibly();
+                synchronized (said) {
+                    err.println("tether trace: tcpdump did not start capturing (does it run as root or with CAP_NET_RAW, and"
+                            + " does interface " + iface + " exist?): " + said.toString().strip());
+                }
+                return EXIT_USAGE;
+            }
             err.println("tether trace: capturing port " + port + " on " + iface + " for " + seconds + " s ...");
             err.flush();
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            boolean ended = p.waitFor(seconds, TimeUnit.SECONDS);
-            if (ended) {
-                err.println("tether trace: tcpdump stopped by itself (exit " + p.exitValue() + "): does it run as root or with"
-                        + " CAP_NET_RAW, and does interface " + iface + " exist? Try: " + String.join(" ", cmd));
+            if (p.waitFor(seconds, TimeUnit.SECONDS)) {
+                synchronized (said) {
+                    err.println("tether trace: tcpdump stopped by itself (exit " + p.exitValue() + "): " + said.toString().strip());
+                }
                 return EXIT_USAGE;
             }
             p.destroy(); // SIGTERM: tcpdump flushes and closes the file

@@ -128,6 +128,37 @@ class TraceCommandTest {
         assertThat(r.err()).contains("--live needs --port P");
     }
 
+    /**
+     * --live on loopback: tcpdump captures a port where nothing listens while this test connects
+     * to it every 200 ms (each refused); the analysis that follows tells those refusals.
+     */
+    @Test
+    void live_onLoopback_capturesAndTells() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/tcpdump"))
+                || Files.isExecutable(Path.of("/usr/sbin/tcpdump")), "tcpdump is not installed");
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "capturing needs root");
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        java.util.concurrent.CompletableFuture<Cli> run = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> Cli.run("trace", "--live", "--port", String.valueOf(port), "--seconds", "3", "--interface", "lo"));
+        int refused = 0;
+        for (int i = 0; i < 100 && !run.isDone(); i++) {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1000);
+            } catch (java.net.ConnectException e) {
+                refused++;
+            }
+            Thread.sleep(200);
+        }
+        Cli r = run.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(refused).isPositive();
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("capturing port " + port + " on lo for 3 s");
+        assertThat(r.out()).contains("verdict: refused (RST to SYN)").doesNotContain("verdict: open");
+    }
+
     @Test
     void noFile_exit2_saysWhatToGive() {
         Cli r = Cli.run("trace");
