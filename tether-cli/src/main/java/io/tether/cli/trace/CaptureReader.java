@@ -236,10 +236,10 @@ public final class CaptureReader {
             if (code == 9 && olen >= 1) {
                 tsresol = buf[o + 4] & 0xff;
             } else if (code == 14 && olen >= 8) {
-                tsoffset = ((int32(o + 4, be) & 0xffffffffL) << 32) | (int32(o + 8, be) & 0xffffffffL);
-                if (!be) {
-                    tsoffset = Long.reverseBytes(((long) intBe(o + 4) << 32) | (intBe(o + 8) & 0xffffffffL));
-                }
+                long first = int32(o + 4, be) & 0xffffffffL;
+                long second = int32(o + 8, be) & 0xffffffffL;
+                // a 64-bit value in the section's byte order: little-endian puts the low half first
+                tsoffset = be ? (first << 32) | second : (second << 32) | first;
             }
             o += 4 + ((olen + 3) & ~3);
         }

@@ -12,7 +12,8 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Writes the stories as one JSON document, streamed: {@code {"file":…, "connections":[…], "summary":{…}}}.
+ * Writes the stories as one JSON document, streamed: {@code {"file":…, "connections":[…], "summary":{…}}}
+ * (the summary comes last: the file's format, counts and verdicts are known only at its end).
  * Times are seconds since the capture's first packet ({@code …At}), except {@code startTime}
  * (ISO-8601, UTC); a time that did not happen is absent.
  */
@@ -21,14 +22,13 @@ final class JsonReport implements Consumer<Connection> {
     private final Summary summary;
     private final String deviceFilter;
 
-    JsonReport(Writer out, Summary summary, String deviceFilter, String file, String format) throws IOException {
+    JsonReport(Writer out, Summary summary, String deviceFilter, String file) throws IOException {
         this.g = new JsonFactory().createGenerator(out);
         this.g.useDefaultPrettyPrinter();
         this.summary = summary;
         this.deviceFilter = deviceFilter;
         g.writeStartObject();
         g.writeStringField("file", file);
-        g.writeStringField("format", format);
         g.writeArrayFieldStart("connections");
     }
 
@@ -49,6 +49,9 @@ final class JsonReport implements Consumer<Connection> {
     void end(TraceAnalyzer a, CaptureReader r, int port) throws IOException {
         g.writeEndArray();
         g.writeObjectFieldStart("summary");
+        if (r != null) {
+            g.writeStringField("format", r.format());
+        }
         if (port != 0) {
             g.writeNumberField("port", port);
         }

@@ -38,7 +38,7 @@ public final class Trace {
         CaptureReader reader;
         TraceAnalyzer analyzer;
         if (json) {
-            JsonReport report = new JsonReport(out, summary, device, file.toString(), "?");
+            JsonReport report = new JsonReport(out, summary, device, file.toString());
             analyzer = new TraceAnalyzer(port, report);
             reader = CaptureReader.read(file, analyzer);
             analyzer.finish();

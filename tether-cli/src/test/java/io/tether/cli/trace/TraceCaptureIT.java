@@ -205,6 +205,12 @@ class TraceCaptureIT {
         sleep(300); // the last ACKs of a close
         stopTcpdump();
         JsonNode t = trace(file);
+        // The same capture as pcapng (editcap, from Wireshark): the same stories, field for field.
+        Path ng = file.resolveSibling("capture.pcapng");
+        TsharkView.run("editcap", "-F", "pcapng", file.toString(), ng.toString());
+        JsonNode tng = trace(ng);
+        assertThat(tng.get("summary").get("format").asText()).isEqualTo("pcapng");
+        assertThat(tng.get("connections")).as("pcapng analysis = pcap analysis").isEqualTo(t.get("connections"));
         StringWriter text = new StringWriter();
         Trace.run(file, PORT, null, false, new PrintWriter(text));
         System.out.println("=== " + name + ": tether trace " + file + "\n" + text);

@@ -51,8 +51,10 @@ class TraceLargeCaptureTest {
         long readPackets = Long.parseLong(f[0]);
         long ms = Long.parseLong(f[3]);
         long peak = Long.parseLong(f[4]);
-        System.out.printf("read %d packets, %d connections in %d ms (%.2f M packets/s), peak heap %d MB with -Xmx%dm%n",
-                readPackets, Long.parseLong(f[1]), ms, readPackets / 1000.0 / Math.max(1, ms), peak >> 20, XMX_MB);
+        long cpuMs = Long.parseLong(f[5]);
+        System.out.printf("read %d packets, %d connections in %d ms (%.2f M packets/s; %d ms of the thread's CPU: %.2f M packets"
+                        + " per CPU-second), peak heap %d MB with -Xmx%dm%n", readPackets, Long.parseLong(f[1]), ms,
+                readPackets / 1000.0 / Math.max(1, ms), cpuMs, readPackets / 1000.0 / Math.max(1, cpuMs), peak >> 20, XMX_MB);
         assertThat(readPackets).isEqualTo(packets);
         assertThat(Long.parseLong(f[1])).as("connections").isEqualTo(SHORT_CONNECTIONS + 1);
         assertThat(peak).as("peak heap").isLessThan((long) XMX_MB << 20);
