@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "A TCP gateway for fleets of devices that vanish without saying goodbye.",
         subcommands = {ServeCommand.class, SimCommand.class, StoreCommand.class, CredentialsCommand.class, ApiKeysCommand.class,
                 SocketsCommand.class, DeviceCommand.class, DoctorCommand.class, ErrnoCommand.class, CommandCommand.class,
+                TraceCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TetherCommand implements Runnable {
     @CommandLine.Spec
