@@ -379,8 +379,13 @@ public final class ServeCommand implements Callable<Integer> {
                 store == StoreKind.rocksdb ? " in " + dataDir.toAbsolutePath() + (sync ? " (fsync)" : " (no fsync)") : "",
                 events == null ? "stdout" : events.toAbsolutePath(), config == null ? "none" : config.toAbsolutePath(),
                 credentials == null ? "none (--insecure-no-auth)" : credentials.toAbsolutePath());
-        // One registry for the server and its event log, so /metrics shows tether.events.dropped.
-        io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        // One registry for the server and its event log, so /metrics shows tether.events.dropped;
+        // a Prometheus one, so --admin's /metrics can be scraped; with the JVM and process meters,
+        // which only the program that owns the JVM should bind (a library binding them into an
+        // application's registry would count GCs twice).
+        io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        JvmMeters.bindTo(meters);
         b.meters(meters);
         EventLog eventLog = EventLogs.json(eventsOut, events != null, meters);
         b.listener(eventLog);

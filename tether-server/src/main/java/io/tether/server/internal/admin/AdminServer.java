@@ -50,12 +50,19 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>{@code GET /sessions}: port, registry size and every open connection
- *       ({@link SessionsSnapshot});</li>
+ *       ({@link SessionsSnapshot}); {@code ?device=ID} keeps that device's connections only;</li>
  *   <li>{@code GET /sockets}: the {@link SocketAudit} of the server's port against the kernel's
  *       socket table of this process's network namespace: counts per TCP state, ghosts, orphans,
  *       CLOSE_WAIT ({@link SocketAudit.Report#toJson()});</li>
- *   <li>{@code GET /metrics}: every Micrometer meter of {@link TetherServer#meters()} as name,
- *       type, tags and value;</li>
+ *   <li>{@code GET /metrics}: every Micrometer meter of {@link TetherServer#meters()} in the
+ *       Prometheus text format, when that registry is (or, composite, holds) a
+ *       {@code PrometheusMeterRegistry} — the default, and what {@code tether serve} uses;
+ *       otherwise the JSON of {@code /metrics.json}, as before;</li>
+ *   <li>{@code GET /metrics.json}: every meter as name, type, tags and value;</li>
+ *   <li>{@code GET /closes}: the last closes of each reason ({@link RecentCloses});
+ *       {@code ?device=ID} keeps one device's;</li>
+ *   <li>{@code GET /dashboard}: a live page over the above, for a browser (no script from
+ *       elsewhere: the page is a resource of this module);</li>
  *   <li>{@code GET /health}: 200 {@code {"status":"UP",...}} while the gateway can store messages;
  *       503 {@code {"status":"DOWN","store":{"state":"FAILED","resource":"disk","cause":...}}}
  *       while its {@link io.tether.server.MessageStore#health() store has failed} (it recovers by
@@ -112,10 +119,15 @@ public final class AdminServer implements AutoCloseable {
     private final Channel listener;
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private final io.micrometer.core.instrument.Counter refused;
+    private final RecentCloses recentCloses;
+    /** The kernel's view of the port for the {@code tether.kernel.*} gauges, refreshed by {@link #audit()}. */
+    private final KernelGauges kernel;
     private volatile boolean closed;
 
-    private AdminServer(TetherServer server, InetSocketAddress address, Limits limits) {
+    private AdminServer(TetherServer server, InetSocketAddress address, Limits limits, RecentCloses recentCloses) {
         this.server = server;
+        this.recentCloses = recentCloses;
+        this.kernel = new KernelGauges(server.meters());
         this.refused = io.micrometer.core.instrument.Counter.builder("tether.admin.connections.refused")
                 .description("admin connections refused: too many open").register(server.meters());
         this.group = server.transport().newGroup(1, "tether-admin");
@@ -158,6 +170,9 @@ public final class AdminServer implements AutoCloseable {
                     "cannot listen on " + address + " for the admin endpoint: " + e.getMessage(), e));
         }
         channels.add(listener);
+        // A scrape reads the last audit, never /proc itself: reading every TCP socket of the
+        // namespace takes tens of ms at tens of thousands of sockets. /sockets refreshes it too.
+        group.next().scheduleWithFixedDelay(this::auditQuietly, 0, AUDIT_PERIOD_SECONDS, TimeUnit.SECONDS);
         log.info("admin endpoint on {} (read-only, no authentication: keep it on loopback or a private network)", uri());
     }
 
@@ -184,10 +199,37 @@ public final class AdminServer implements AutoCloseable {
 
     /** As {@link #start(TetherServer, InetSocketAddress)}, with bounds on admin connections. */
     public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits) {
+        return start(server, address, limits, null);
+    }
+
+    /**
+     * As {@link #start(TetherServer, InetSocketAddress, Limits)}, showing {@code recentCloses}
+     * (a listener of {@code server}) at {@code /closes}; null: {@code /closes} answers 404.
+     */
+    public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits, RecentCloses recentCloses) {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(limits, "limits");
-        return new AdminServer(server, address, limits);
+        return new AdminServer(server, address, limits, recentCloses);
+    }
+
+    /** Seconds between the audits that feed the {@code tether.kernel.*} gauges. */
+    static final int AUDIT_PERIOD_SECONDS = 10;
+
+    /** Audits the port against the kernel and keeps the figures for the gauges. */
+    private SocketAudit.Report audit() throws IOException {
+        SocketAudit.Report r = SocketAudit.of(server);
+        kernel.update(r);
+        return r;
+    }
+
+    private void auditQuietly() {
+        try {
+            audit();
+        } catch (IOException | RuntimeException e) {
+            // Not bound yet, or no /proc (not Linux): the gauges keep their last values.
+            log.debug("socket audit for the kernel gauges failed: {}", e.toString());
+        }
     }
 
     /** Admin connections open now. */
@@ -241,25 +283,49 @@ public final class AdminServer implements AutoCloseable {
             closed = true;
         }
         channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        kernel.remove();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** A response body and status. */
-    private record Reply(HttpResponseStatus status, String json) {
+    private static final String JSON = "application/json; charset=utf-8";
+
+    /** A response body, its status and content type. */
+    private record Reply(HttpResponseStatus status, String json, String contentType) {
+        Reply(HttpResponseStatus status, String json) {
+            this(status, json, JSON);
+        }
     }
 
-    private Reply route(String path) {
+    private Reply route(QueryStringDecoder uri) {
+        String path = uri.path();
         switch (path) {
-            case "/sessions":
-                return new Reply(HttpResponseStatus.OK, SessionsSnapshot.of(server).toJson());
+            case "/sessions": {
+                String device = param(uri, "device");
+                return new Reply(HttpResponseStatus.OK, device == null ? SessionsSnapshot.of(server).toJson()
+                        : Json.deviceSessions(server, device));
+            }
             case "/sockets":
                 try {
-                    return new Reply(HttpResponseStatus.OK, SocketAudit.of(server).toJson());
+                    return new Reply(HttpResponseStatus.OK, audit().toJson());
                 } catch (IOException e) {
                     return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "cannot read the kernel's socket table: " + e.getMessage());
                 }
-            case "/metrics":
+            case "/metrics": {
+                io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus = Metrics.prometheus(server.meters());
+                return prometheus == null ? new Reply(HttpResponseStatus.OK, Json.meters(server.meters()))
+                        : new Reply(HttpResponseStatus.OK, prometheus.scrape(), Metrics.PROMETHEUS_TEXT);
+            }
+            case "/metrics.json":
                 return new Reply(HttpResponseStatus.OK, Json.meters(server.meters()));
+            case "/closes": {
+                if (recentCloses == null) {
+                    return error(HttpResponseStatus.NOT_FOUND, "no recent closes kept by this server");
+                }
+                return new Reply(HttpResponseStatus.OK, Json.closes(recentCloses, param(uri, "device")));
+            }
+            case "/dashboard":
+            case "/dashboard/":
+                return new Reply(HttpResponseStatus.OK, Dashboard.page(), "text/html; charset=utf-8");
             case "/health": {
                 StoreHealth store = server.store().health();
                 // A load balancer or orchestrator takes 503 as "send no devices here for now".
@@ -293,7 +359,7 @@ public final class AdminServer implements AutoCloseable {
                 return new Reply(HttpResponseStatus.OK, Json.write(g -> {
                     g.writeStartObject();
                     g.writeArrayFieldStart("endpoints");
-                    for (String p : new String[] {"/sessions", "/sockets", "/metrics", "/health"}) {
+                    for (String p : ENDPOINTS) {
                         g.writeString(p);
                     }
                     g.writeEndArray();
@@ -301,8 +367,16 @@ public final class AdminServer implements AutoCloseable {
                 }));
             default:
                 return error(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + path
-                        + " (known: /sessions, /sockets, /metrics, /health)");
+                        + " (known: " + String.join(", ", ENDPOINTS) + ")");
         }
+    }
+
+    private static final String[] ENDPOINTS = {"/sessions", "/sockets", "/metrics", "/metrics.json", "/closes", "/health", "/dashboard"};
+
+    /** A query parameter's first value, or null when absent or blank. */
+    private static String param(QueryStringDecoder uri, String name) {
+        java.util.List<String> values = uri.parameters().get(name);
+        return values == null || values.isEmpty() || values.get(0).isBlank() ? null : values.get(0).strip();
     }
 
     private static Reply error(HttpResponseStatus status, String message) {
@@ -325,7 +399,7 @@ public final class AdminServer implements AutoCloseable {
                         + " not allowed (expected: GET or HEAD)");
             } else {
                 try {
-                    reply = route(new QueryStringDecoder(req.uri()).path());
+                    reply = route(new QueryStringDecoder(req.uri()));
                 } catch (RuntimeException e) {
                     // server.port() before the gateway is bound, or a meter that throws: report, don't drop.
                     log.debug("admin request {} failed", req.uri(), e);
@@ -339,7 +413,7 @@ public final class AdminServer implements AutoCloseable {
             byte[] body = reply.json().getBytes(StandardCharsets.UTF_8);
             ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
             FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, reply.status(), content);
-            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8");
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType());
             res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             res.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
             if (reply.status() == HttpResponseStatus.METHOD_NOT_ALLOWED) {

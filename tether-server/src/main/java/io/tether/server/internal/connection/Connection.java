@@ -260,6 +260,12 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
         });
     }
 
+    /** Accepted and not yet a session (waiting for HELLO, or for its answers). Callable from any thread. */
+    public boolean handshaking() {
+        byte s = state;
+        return s == HANDSHAKE || s == WELCOMING;
+    }
+
     /** This connection as an audit sees it. Callable from any thread. */
     public ConnectionInfo info() {
         byte s = state;

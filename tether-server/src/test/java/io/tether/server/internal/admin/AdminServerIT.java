@@ -117,8 +117,40 @@ class AdminServerIT {
     }
 
     @Test
-    void metrics_countTheTwoHandshakes() throws Exception {
+    void metrics_areThePrometheusTextFormat_withBaseUnitsAndTotals() throws Exception {
         HttpResponse<String> res = get("/metrics");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.headers().firstValue("content-type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+        assertThat(res.body()).contains("\ntether_sessions_opened_total 2.0\n", "\ntether_sessions_live 2.0\n",
+                "tether_connections_closed_total{errno=\"none\",reason=\"HEARTBEAT_TIMEOUT\"} 0.0",
+                "tether_detection_lateness_seconds_bucket{reason=\"HEARTBEAT_TIMEOUT\",le=\"0.005\"} 0",
+                "tether_connections_handshaking 0.0", "tether_auth_failures_total{cause=\"BAD_MAC\"} 0.0");
+        // The kernel gauges show the last audit: /sockets runs one (so does a timer, every 10 s).
+        assertThat(get("/sockets").statusCode()).isEqualTo(200);
+        assertThat(get("/metrics").body())
+                .contains("tether_kernel_sockets{state=\"ESTABLISHED\"} 2.0", "tether_kernel_ghosts 0.0", "tether_kernel_orphans 0.0");
+    }
+
+    @Test
+    void sessionsOfOneDevice_sayWhetherItIsOnline() throws Exception {
+        assertThat(get("/sessions?device=meter-1").body()).contains("\"device\":\"meter-1\",\"online\":true",
+                "\"device\":\"meter-1\",\"session\":").doesNotContain("meter-2");
+        assertThat(get("/sessions?device=nobody").body()).contains("\"online\":false,\"connections\":[]");
+    }
+
+    @Test
+    void dashboard_isAnHtmlPage() throws Exception {
+        HttpResponse<String> res = get("/dashboard");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        assertThat(res.body()).startsWith("<!doctype html>").doesNotContain("http://", "https://");
+    }
+
+    @Test
+    void metricsJson_countTheTwoHandshakes() throws Exception {
+        HttpResponse<String> res = get("/metrics.json");
 
         assertThat(res.statusCode()).isEqualTo(200);
         assertThat(res.body()).contains("{\"name\":\"tether.sessions.opened\",\"type\":\"counter\",\"tags\":{},\"value\":2}")
