@@ -230,8 +230,9 @@ public final class ServeCommand implements Callable<Integer> {
     Path tlsKey;
 
     @Option(names = "--admin", paramLabel = "ADDR:PORT",
-            description = "Serve read-only JSON over HTTP on ADDR:PORT, e.g. 127.0.0.1:7401: /sessions, /sockets, "
-                    + "/metrics, /health (default: off). No authentication: keep it on loopback or a private network.")
+            description = "Serve the read-only admin endpoint over HTTP on ADDR:PORT, e.g. 127.0.0.1:7401: /dashboard, "
+                    + "/metrics (Prometheus), /metrics.json, /sessions, /sockets, /closes, /health (default: off). "
+                    + "No authentication: keep it on loopback or a private network.")
     String admin;
 
     @Option(names = "--api", paramLabel = "ADDR:PORT",
