@@ -344,6 +344,7 @@ public final class TetherServer implements AutoCloseable {
         return commands;
     }
 
+    /** The registry of this server's meters ({@link Builder#meters}). */
     public MeterRegistry meters() {
         return meters;
     }
@@ -791,6 +792,14 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The registry the server's meters go to. Default: a new {@code PrometheusMeterRegistry},
+         * so the admin endpoint's {@code /metrics} is the Prometheus text format. A
+         * {@code PrometheusMeterRegistry}, or a {@code CompositeMeterRegistry} holding one, keeps
+         * that (with the application's own meters in it); any other registry makes {@code /metrics}
+         * answer the JSON of {@code /metrics.json}. The server binds no JVM or process meters: the
+         * program that owns the JVM does ({@code tether serve} does).
+         */
         public Builder meters(MeterRegistry m) {
             this.meters = Objects.requireNonNull(m, "meters");
             return this;
