@@ -112,7 +112,7 @@ public final class TetherServer implements AutoCloseable {
     private void registerMeters() {
         Gauge.builder("tether.connections.open", connections, g -> g.size())
                 .description("TCP connections held: handshaking, sessions and draining").register(meters);
-        Gauge.builder("tether.connections.handshaking", this, TetherServer::handshakingCount)
+        Gauge.builder("tether.connections.handshaking", context, ServerContext::handshaking)
                 .description("connections accepted that are not yet sessions").register(meters);
         Gauge.builder("tether.devices.flapping", context.admission, a -> a.flapEntries())
                 .description("devices held by flapping detection: reconnected within the window, or banned").register(meters);
@@ -126,18 +126,6 @@ public final class TetherServer implements AutoCloseable {
             Gauge.builder("tether.store.queue", rocks, RocksDbMessageStore::pending)
                     .description("appends waiting for the store's writer").register(meters);
         }
-    }
-
-    /** Connections not yet sessions. Walks every connection: for scrapes, not for hot paths. */
-    private int handshakingCount() {
-        int n = 0;
-        for (Channel ch : connections) {
-            Connection h = ch.pipeline().get(Connection.class);
-            if (h != null && h.handshaking()) {
-                n++;
-            }
-        }
-        return n;
     }
 
     private static final Authenticator NO_AUTH = Authenticator.allowAll();

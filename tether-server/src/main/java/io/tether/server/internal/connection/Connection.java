@@ -64,6 +64,7 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        server.handshakeStarted();
         accepted();
         ctx.fireChannelActive();
     }
@@ -73,7 +74,7 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
         if (state == CLOSED) {
             return;
         }
-        state = CLOSED;
+        enter(CLOSED);
         cancel();
         server.admission.closed();
         leave();
@@ -258,12 +259,6 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
                 closeGracefully(Reason.AUTH_FAILED, why);
             }
         });
-    }
-
-    /** Accepted and not yet a session (waiting for HELLO, or for its answers). Callable from any thread. */
-    public boolean handshaking() {
-        byte s = state;
-        return s == HANDSHAKE || s == WELCOMING;
     }
 
     /** This connection as an audit sees it. Callable from any thread. */

@@ -64,6 +64,8 @@ public final class ServerContext {
     private final Counter[] authFailures;
     private final Counter[] refused;
     private final Counter internalErrors;
+    /** Admitted connections in HANDSHAKE or WELCOMING; see {@link ConnectionState#enter}. */
+    private final java.util.concurrent.atomic.AtomicInteger handshaking = new java.util.concurrent.atomic.AtomicInteger();
 
     public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Clock clock,
                          List<SessionListener> listeners, MeterRegistry meters) {
@@ -215,6 +217,21 @@ public final class ServerContext {
             refused[r.ordinal()].increment();
         }
         return r;
+    }
+
+    /** An admitted connection became active: it is handshaking until {@link #handshakeEnded}. */
+    public void handshakeStarted() {
+        handshaking.incrementAndGet();
+    }
+
+    /** A connection left the handshake: a session, or closing. */
+    public void handshakeEnded() {
+        handshaking.decrementAndGet();
+    }
+
+    /** Admitted connections that are not yet sessions. */
+    public int handshaking() {
+        return handshaking.get();
     }
 
     /** Open connections that were admitted. */

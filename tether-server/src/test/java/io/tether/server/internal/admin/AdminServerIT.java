@@ -133,6 +133,16 @@ class AdminServerIT {
     }
 
     @Test
+    void aConnectionWithoutHello_isHandshakingUntilItCloses() throws Exception {
+        try (java.net.Socket silent = new java.net.Socket("127.0.0.1", server.port())) {
+            await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(get("/metrics").body())
+                    .contains("\ntether_connections_handshaking 1.0\n", "\ntether_connections_open 3.0\n"));
+        }
+        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(get("/metrics").body())
+                .contains("\ntether_connections_handshaking 0.0\n", "\ntether_connections_open 2.0\n"));
+    }
+
+    @Test
     void sessionsOfOneDevice_sayWhetherItIsOnline() throws Exception {
         assertThat(get("/sessions?device=meter-1").body()).contains("\"device\":\"meter-1\",\"online\":true",
                 "\"device\":\"meter-1\",\"session\":").doesNotContain("meter-2");
