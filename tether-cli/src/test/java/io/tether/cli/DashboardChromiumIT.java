@@ -116,7 +116,8 @@ class DashboardChromiumIT {
         shown.path("closes").fields().forEachRemaining(e -> closesShown.put(e.getKey(), e.getValue().asDouble()));
         assertThat(closesShown).as("closes by reason and errno").isEqualTo(closesJson)
                 .containsKeys("HEARTBEAT_TIMEOUT/none", "TAKEN_OVER/none");
-        assertThat(shown.path("live").asDouble()).as("live sessions").isEqualTo(meter(metrics, "tether.sessions.live")).isEqualTo(20);
+        assertThat(shown.path("live").asDouble()).as("live sessions").isEqualTo(meter(metrics, "tether.sessions.live"))
+                .isGreaterThanOrEqualTo(20); // the normal devices (a flapping device may still hold one too)
         assertThat(shown.path("open").asDouble()).as("TCP connections").isEqualTo(meter(metrics, "tether.connections.open"));
         assertThat(shown.path("opened").asDouble()).as("opened").isEqualTo(meter(metrics, "tether.sessions.opened"));
         assertThat(shown.path("closed").asDouble()).as("closed").isEqualTo(meter(metrics, "tether.connections.closed"));
@@ -145,8 +146,7 @@ class DashboardChromiumIT {
                         t -> t.startsWith("normal-3"));
         assertThat(browser.eval("document.getElementById('device-online').dataset.online").asText())
                 .isEqualTo(get("/sessions?device=normal-3").path("online").asText()).isEqualTo("true");
-        browser.eval("document.getElementById('device-result').scrollIntoView(); true");
-        browser.screenshot(SHOTS.resolve("dashboard-search-phone.png"), 390, 844, true);
+        browser.screenshot(SHOTS.resolve("dashboard-search-phone.png"), 390, 844, true, "search");
 
         assertThat(normal.get(90, TimeUnit.SECONDS).code()).as("normal sim").isZero();
     }

@@ -126,10 +126,17 @@ final class HeadlessChromium implements AutoCloseable {
 
     /** A PNG of the page as a {@code width} × {@code height} viewport ({@code mobile}: a phone's). */
     void screenshot(Path file, int width, int height, boolean mobile) throws Exception {
+        screenshot(file, width, height, mobile, null);
+    }
+
+    /** As above, scrolled to the element with id {@code scrollToId} (null: the top). */
+    void screenshot(Path file, int width, int height, boolean mobile, String scrollToId) throws Exception {
         call("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", height,
                 "deviceScaleFactor", 1, "mobile", mobile));
         // Let the layout settle at the new size (the page redraws its charts on the next poll).
         Thread.sleep(1500);
+        eval(scrollToId == null ? "window.scrollTo(0, 0); true"
+                : "document.getElementById(" + JSON.writeValueAsString(scrollToId) + ").scrollIntoView(); true");
         JsonNode shot = call("Page.captureScreenshot", Map.of("format", "png"));
         Files.createDirectories(file.getParent());
         Files.write(file, Base64.getDecoder().decode(shot.path("data").asText()));
