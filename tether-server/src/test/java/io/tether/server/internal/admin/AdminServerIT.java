@@ -133,6 +133,35 @@ class AdminServerIT {
     }
 
     @Test
+    void aRegistryThatCannotRenderPrometheus_keepsTheJsonAtMetrics() throws Exception {
+        try (TetherServer own = TetherServer.builder().bindAddress(new InetSocketAddress("127.0.0.1", 0))
+                .meters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry())
+                .admin(new InetSocketAddress("127.0.0.1", 0)).shutdownTimeout(Duration.ofSeconds(1)).build().start()) {
+            HttpResponse<String> res = http.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                    + own.adminAddress().getPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(res.headers().firstValue("content-type")).hasValue("application/json; charset=utf-8");
+            assertThat(res.body()).startsWith("{\"meters\":[");
+        }
+    }
+
+    @Test
+    void aCompositeHoldingAPrometheusRegistry_isScrapedWithTheApplicationsMeters() throws Exception {
+        io.micrometer.core.instrument.composite.CompositeMeterRegistry composite = new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
+        composite.add(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        composite.add(new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
+        composite.counter("app.orders").increment(3);
+        try (TetherServer own = TetherServer.builder().bindAddress(new InetSocketAddress("127.0.0.1", 0)).meters(composite)
+                .admin(new InetSocketAddress("127.0.0.1", 0)).shutdownTimeout(Duration.ofSeconds(1)).build().start()) {
+            HttpResponse<String> res = http.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                    + own.adminAddress().getPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(res.headers().firstValue("content-type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+            assertThat(res.body()).contains("\napp_orders_total 3.0\n", "\ntether_sessions_live 0.0\n");
+        }
+    }
+
+    @Test
     void aConnectionWithoutHello_isHandshakingUntilItCloses() throws Exception {
         try (java.net.Socket silent = new java.net.Socket("127.0.0.1", server.port())) {
             await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(get("/metrics").body())
