@@ -230,9 +230,9 @@ public final class ServeCommand implements Callable<Integer> {
     Path tlsKey;
 
     @Option(names = "--admin", paramLabel = "ADDR:PORT",
-            description = "Serve read-only JSON over HTTP on ADDR:PORT, e.g. 127.0.0.1:7401: /sessions, /sockets, "
-                    + "/metrics, /health, /devices/ID/history (default: off). On an address other than loopback it needs "
-                    + "--admin-keys FILE, or --insecure-admin.")
+            description = "Serve the read-only admin endpoint over HTTP on ADDR:PORT, e.g. 127.0.0.1:7401: /dashboard, "
+                    + "/metrics (Prometheus), /metrics.json, /sessions, /sockets, /closes, /health, /devices/ID/history "
+                    + "(default: off). On an address other than loopback it needs --admin-keys FILE, or --insecure-admin.")
     String admin;
 
     @Option(names = "--admin-keys", paramLabel = "FILE",
@@ -394,8 +394,13 @@ public final class ServeCommand implements Callable<Integer> {
                 store == StoreKind.rocksdb ? " in " + dataDir.toAbsolutePath() + (sync ? " (fsync)" : " (no fsync)") : "",
                 events == null ? "stdout" : events.toAbsolutePath(), config == null ? "none" : config.toAbsolutePath(),
                 credentials == null ? "none (--insecure-no-auth)" : credentials.toAbsolutePath());
-        // One registry for the server and its event log, so /metrics shows tether.events.dropped.
-        io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        // One registry for the server and its event log, so /metrics shows tether.events.dropped;
+        // a Prometheus one, so --admin's /metrics can be scraped; with the JVM and process meters,
+        // which only the program that owns the JVM should bind (a library binding them into an
+        // application's registry would count GCs twice).
+        io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        JvmMeters.bindTo(meters);
         b.meters(meters);
         EventLog eventLog = EventLogs.json(eventsOut, events != null, meters);
         b.listener(eventLog);

@@ -19,7 +19,7 @@ class MetricsNamesTest {
                 .admin(new InetSocketAddress("127.0.0.1", 0)).shutdownTimeout(Duration.ofSeconds(1)).build().start()) {
             InetSocketAddress admin = server.adminAddress();
             String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + admin.getPort() + "/metrics")).build(),
+                    URI.create("http://127.0.0.1:" + admin.getPort() + "/metrics.json")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             System.out.println(body);
             assertThat(body).contains("tether.auth.failures").contains("tether.connections.refused");

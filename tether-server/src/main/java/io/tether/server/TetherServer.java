@@ -1,7 +1,10 @@
 package io.tether.server;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -17,6 +20,7 @@ import io.tether.protocol.FrameEncoder;
 import io.tether.protocol.Reason;
 import io.tether.server.Authenticator;
 import io.tether.server.internal.admin.AdminServer;
+import io.tether.server.internal.admin.RecentCloses;
 import io.tether.server.internal.admission.Admission;
 import io.tether.server.internal.api.ApiServer;
 import io.tether.server.internal.api.DeviceDirectory;
@@ -80,6 +84,8 @@ public final class TetherServer implements AutoCloseable {
     private AdminServer admin;
     /** Each device's last sessions; {@link SessionHistory#OFF} with historySessions(0). */
     private final SessionHistory history;
+    /** The admin dashboard's last closes of each reason; fed only when there is an admin endpoint. */
+    private final RecentCloses recentCloses = new RecentCloses();
     /** The HTTP API's settings and its device directory, or null without {@link Builder#api}. */
     private final ApiConfig apiConfig;
     private ApiServer api;
@@ -105,10 +111,35 @@ public final class TetherServer implements AutoCloseable {
             listeners = new ArrayList<>(listeners);
             listeners.add(history);
         }
+        if (adminAddress != null) {
+            listeners = new ArrayList<>(listeners);
+            listeners.add(recentCloses);
+        }
         CommandJournal journal = store instanceof RocksDbMessageStore rocks ? rocks.commandJournal() : new MemoryCommandJournal();
         this.commands = new CommandLedger(journal, config.commandLimits(), config.maxFrameLength() - 10, b.clock,
                 store::health, listeners, meters);
         this.context = new ServerContext(config, registry, store, authenticator, b.clock, listeners, meters, commands);
+        registerMeters();
+    }
+
+    /** Meters that read this object's state when scraped; nothing is counted on the event loops. */
+    private void registerMeters() {
+        Gauge.builder("tether.connections.open", connections, g -> g.size())
+                .description("TCP connections held: handshaking, sessions and draining").register(meters);
+        Gauge.builder("tether.connections.handshaking", context, ServerContext::handshaking)
+                .description("connections accepted that are not yet sessions").register(meters);
+        Gauge.builder("tether.devices.flapping", context.admission, a -> a.flapEntries())
+                .description("devices held by flapping detection: reconnected within the window, or banned").register(meters);
+        if (store instanceof RocksDbMessageStore rocks) {
+            FunctionCounter.builder("tether.store.appends", rocks, RocksDbMessageStore::appended)
+                    .description("messages written to the store").register(meters);
+            FunctionCounter.builder("tether.store.commits", rocks, RocksDbMessageStore::commits)
+                    .description("write batches committed (group commit: many appends each)").register(meters);
+            FunctionCounter.builder("tether.store.fsyncs", rocks, r -> r.syncs() ? r.commits() : 0)
+                    .description("write batches fsynced (0 with sync off)").register(meters);
+            Gauge.builder("tether.store.queue", rocks, RocksDbMessageStore::pending)
+                    .description("appends waiting for the store's writer").register(meters);
+        }
     }
 
     private static final Authenticator NO_AUTH = Authenticator.allowAll();
@@ -225,7 +256,7 @@ public final class TetherServer implements AutoCloseable {
                             public String source() {
                                 return adminKeys.path().toString();
                             }
-                        });
+                        }, recentCloses);
             } catch (java.io.UncheckedIOException e) {
                 serverChannel.close().syncUninterruptibly();
                 workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -369,6 +400,7 @@ public final class TetherServer implements AutoCloseable {
         return commands;
     }
 
+    /** The registry of this server's meters ({@link Builder#meters}). */
     public MeterRegistry meters() {
         return meters;
     }
@@ -860,6 +892,14 @@ public final class TetherServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The registry the server's meters go to. Default: a new {@code PrometheusMeterRegistry},
+         * so the admin endpoint's {@code /metrics} is the Prometheus text format. A
+         * {@code PrometheusMeterRegistry}, or a {@code CompositeMeterRegistry} holding one, keeps
+         * that (with the application's own meters in it); any other registry makes {@code /metrics}
+         * answer the JSON of {@code /metrics.json}. The server binds no JVM or process meters: the
+         * program that owns the JVM does ({@code tether serve} does).
+         */
         public Builder meters(MeterRegistry m) {
             this.meters = Objects.requireNonNull(m, "meters");
             return this;
@@ -922,7 +962,8 @@ public final class TetherServer implements AutoCloseable {
                 store = new InMemoryMessageStore();
             }
             if (meters == null) {
-                meters = new SimpleMeterRegistry();
+                // Prometheus by default, so the admin endpoint's /metrics can be scraped as is.
+                meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             }
             return new TetherServer(this, c);
         }

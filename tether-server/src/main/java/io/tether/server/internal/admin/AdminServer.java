@@ -50,12 +50,19 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>{@code GET /sessions}: port, registry size and every open connection
- *       ({@link SessionsSnapshot});</li>
+ *       ({@link SessionsSnapshot}); {@code ?device=ID} keeps that device's connections only;</li>
  *   <li>{@code GET /sockets}: the {@link SocketAudit} of the server's port against the kernel's
  *       socket table of this process's network namespace: counts per TCP state, ghosts, orphans,
  *       CLOSE_WAIT ({@link SocketAudit.Report#toJson()});</li>
- *   <li>{@code GET /metrics}: every Micrometer meter of {@link TetherServer#meters()} as name,
- *       type, tags and value;</li>
+ *   <li>{@code GET /metrics}: every Micrometer meter of {@link TetherServer#meters()} in the
+ *       Prometheus text format, when that registry is (or, composite, holds) a
+ *       {@code PrometheusMeterRegistry} — the default, and what {@code tether serve} uses;
+ *       otherwise the JSON of {@code /metrics.json}, as before;</li>
+ *   <li>{@code GET /metrics.json}: every meter as name, type, tags and value;</li>
+ *   <li>{@code GET /closes}: the last closes of each reason ({@link RecentCloses});
+ *       {@code ?device=ID} keeps one device's;</li>
+ *   <li>{@code GET /dashboard}: a live page over the above, for a browser (no script from
+ *       elsewhere: the page is a resource of this module);</li>
  *   <li>{@code GET /devices/{id}/history}: the device's last sessions, newest first
  *       ({@link io.tether.server.DeviceHistory}; {@link TetherServer#history});</li>
  *   <li>{@code GET /health}: 200 {@code {"status":"UP",...}} while the gateway can store messages;
@@ -130,11 +137,17 @@ public final class AdminServer implements AutoCloseable {
     private final Channel listener;
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private final io.micrometer.core.instrument.Counter refused;
+    private final RecentCloses recentCloses;
+    /** The kernel's view of the port for the {@code tether.kernel.*} gauges, refreshed by {@link #audit()}. */
+    private final KernelGauges kernel;
     private volatile boolean closed;
 
-    private AdminServer(TetherServer server, InetSocketAddress address, Limits limits, Keys keys) {
+    private AdminServer(TetherServer server, InetSocketAddress address, Limits limits, Keys keys,
+                        RecentCloses recentCloses) {
         this.server = server;
         this.keys = keys;
+        this.recentCloses = recentCloses;
+        this.kernel = new KernelGauges(server.meters());
         this.refused = io.micrometer.core.instrument.Counter.builder("tether.admin.connections.refused")
                 .description("admin connections refused: too many open").register(server.meters());
         this.group = server.transport().newGroup(1, "tether-admin");
@@ -177,6 +190,9 @@ public final class AdminServer implements AutoCloseable {
                     "cannot listen on " + address + " for the admin endpoint: " + e.getMessage(), e));
         }
         channels.add(listener);
+        // A scrape reads the last audit, never /proc itself: reading every TCP socket of the
+        // namespace takes tens of ms at tens of thousands of sockets. /sockets refreshes it too.
+        group.next().scheduleWithFixedDelay(this::auditQuietly, 0, AUDIT_PERIOD_SECONDS, TimeUnit.SECONDS);
         if (keys == null) {
             log.info("admin endpoint on {} (read-only, no authentication: keep it on loopback or a private network)", uri());
         } else {
@@ -212,13 +228,47 @@ public final class AdminServer implements AutoCloseable {
 
     /**
      * As {@link #start(TetherServer, InetSocketAddress, Limits)}, requiring one of {@code keys}
-     * of every request but {@code /health}; {@code null} keys leave the endpoint open.
+     * of every request but {@code /health} and the page {@code /dashboard} (which holds no data;
+     * its requests carry the key); {@code null} keys leave the endpoint open.
      */
     public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits, Keys keys) {
+        return start(server, address, limits, keys, null);
+    }
+
+    /**
+     * As {@link #start(TetherServer, InetSocketAddress, Limits)}, showing {@code recentCloses}
+     * (a listener of {@code server}) at {@code /closes}; null: {@code /closes} answers 404.
+     */
+    public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits, RecentCloses recentCloses) {
+        return start(server, address, limits, null, recentCloses);
+    }
+
+    /** Both: keys (null = open) and the recent closes (null = no {@code /closes}). */
+    public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits, Keys keys,
+                                    RecentCloses recentCloses) {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(limits, "limits");
-        return new AdminServer(server, address, limits, keys);
+        return new AdminServer(server, address, limits, keys, recentCloses);
+    }
+
+    /** Seconds between the audits that feed the {@code tether.kernel.*} gauges. */
+    static final int AUDIT_PERIOD_SECONDS = 10;
+
+    /** Audits the port against the kernel and keeps the figures for the gauges. */
+    private SocketAudit.Report audit() throws IOException {
+        SocketAudit.Report r = SocketAudit.of(server);
+        kernel.update(r);
+        return r;
+    }
+
+    private void auditQuietly() {
+        try {
+            audit();
+        } catch (IOException | RuntimeException e) {
+            // Not bound yet, or no /proc (not Linux): the gauges keep their last values.
+            log.debug("socket audit for the kernel gauges failed: {}", e.toString());
+        }
     }
 
     /** Admin connections open now. */
@@ -272,28 +322,52 @@ public final class AdminServer implements AutoCloseable {
             closed = true;
         }
         channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        kernel.remove();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** A response body and status. */
-    private record Reply(HttpResponseStatus status, String json) {
+    private static final String JSON = "application/json; charset=utf-8";
+
+    /** A response body, its status and content type. */
+    private record Reply(HttpResponseStatus status, String json, String contentType) {
+        Reply(HttpResponseStatus status, String json) {
+            this(status, json, JSON);
+        }
     }
 
-    private Reply route(String path) {
+    private Reply route(QueryStringDecoder uri) {
+        String path = uri.path();
         if (path.startsWith(DEVICES) && path.endsWith(HISTORY) && path.length() > DEVICES.length() + HISTORY.length()) {
             return history(path.substring(DEVICES.length(), path.length() - HISTORY.length()));
         }
         switch (path) {
-            case "/sessions":
-                return new Reply(HttpResponseStatus.OK, SessionsSnapshot.of(server).toJson());
+            case "/sessions": {
+                String device = param(uri, "device");
+                return new Reply(HttpResponseStatus.OK, device == null ? SessionsSnapshot.of(server).toJson()
+                        : Json.deviceSessions(server, device));
+            }
             case "/sockets":
                 try {
-                    return new Reply(HttpResponseStatus.OK, SocketAudit.of(server).toJson());
+                    return new Reply(HttpResponseStatus.OK, audit().toJson());
                 } catch (IOException e) {
                     return error(HttpResponseStatus.SERVICE_UNAVAILABLE, "cannot read the kernel's socket table: " + e.getMessage());
                 }
-            case "/metrics":
+            case "/metrics": {
+                io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus = Metrics.prometheus(server.meters());
+                return prometheus == null ? new Reply(HttpResponseStatus.OK, Json.meters(server.meters()))
+                        : new Reply(HttpResponseStatus.OK, prometheus.scrape(), Metrics.PROMETHEUS_TEXT);
+            }
+            case "/metrics.json":
                 return new Reply(HttpResponseStatus.OK, Json.meters(server.meters()));
+            case "/closes": {
+                if (recentCloses == null) {
+                    return error(HttpResponseStatus.NOT_FOUND, "no recent closes kept by this server");
+                }
+                return new Reply(HttpResponseStatus.OK, Json.closes(recentCloses, param(uri, "device")));
+            }
+            case "/dashboard":
+            case "/dashboard/":
+                return new Reply(HttpResponseStatus.OK, Dashboard.page(), "text/html; charset=utf-8");
             case "/health": {
                 StoreHealth store = server.store().health();
                 // A load balancer or orchestrator takes 503 as "send no devices here for now".
@@ -327,7 +401,7 @@ public final class AdminServer implements AutoCloseable {
                 return new Reply(HttpResponseStatus.OK, Json.write(g -> {
                     g.writeStartObject();
                     g.writeArrayFieldStart("endpoints");
-                    for (String p : new String[] {"/sessions", "/sockets", "/metrics", "/health", "/devices/{id}/history"}) {
+                    for (String p : ENDPOINTS) {
                         g.writeString(p);
                     }
                     g.writeEndArray();
@@ -335,7 +409,7 @@ public final class AdminServer implements AutoCloseable {
                 }));
             default:
                 return error(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + path
-                        + " (known: /sessions, /sockets, /metrics, /health, /devices/{id}/history)");
+                        + " (known: " + String.join(", ", ENDPOINTS) + ")");
         }
     }
 
@@ -358,7 +432,7 @@ public final class AdminServer implements AutoCloseable {
 
     /** Null if the request may proceed; else the 401 to answer. */
     private Reply unauthorized(FullHttpRequest req, String path) {
-        if (keys == null || path.equals("/health")) {
+        if (keys == null || path.equals("/health") || path.equals("/dashboard")) {
             return null;
         }
         String header = req.headers().get(HttpHeaderNames.AUTHORIZATION);
@@ -371,6 +445,14 @@ public final class AdminServer implements AutoCloseable {
                     + ", or the Authorization header is not 'Bearer <key>')");
         }
         return null;
+    }
+
+    private static final String[] ENDPOINTS = {"/sessions", "/sockets", "/metrics", "/metrics.json", "/closes", "/health", "/dashboard", "/devices/{id}/history"};
+
+    /** A query parameter's first value, or null when absent or blank. */
+    private static String param(QueryStringDecoder uri, String name) {
+        java.util.List<String> values = uri.parameters().get(name);
+        return values == null || values.isEmpty() || values.get(0).isBlank() ? null : values.get(0).strip();
     }
 
     private static Reply error(HttpResponseStatus status, String message) {
@@ -393,9 +475,9 @@ public final class AdminServer implements AutoCloseable {
                         + " not allowed (expected: GET or HEAD)");
             } else {
                 try {
-                    String path = new QueryStringDecoder(req.uri()).path();
-                    Reply denied = unauthorized(req, path);
-                    reply = denied != null ? denied : route(path);
+                    QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+                    Reply denied = unauthorized(req, uri.path());
+                    reply = denied != null ? denied : route(uri);
                 } catch (RuntimeException e) {
                     // server.port() before the gateway is bound, or a meter that throws: report, don't drop.
                     log.debug("admin request {} failed", req.uri(), e);
@@ -409,7 +491,7 @@ public final class AdminServer implements AutoCloseable {
             byte[] body = reply.json().getBytes(StandardCharsets.UTF_8);
             ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
             FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, reply.status(), content);
-            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8");
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType());
             res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             res.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
             if (reply.status() == HttpResponseStatus.METHOD_NOT_ALLOWED) {

@@ -183,6 +183,94 @@ public final class Json {
         }
     }
 
+    /**
+     * {@code /sessions?device=ID}: the shape of {@link io.tether.server.SessionsSnapshot}, with
+     * only that device's connections, and {@code "device"} and {@code "online"} (a live session
+     * in the registry) added.
+     */
+    static String deviceSessions(io.tether.server.TetherServer server, String deviceId) {
+        List<ConnectionInfo> mine = new ArrayList<>();
+        for (ConnectionInfo c : server.connections()) {
+            if (deviceId.equals(c.deviceId())) {
+                mine.add(c);
+            }
+        }
+        boolean online = server.registry().lookup(deviceId) != null;
+        int port = server.port();
+        int sessions = server.registry().size();
+        return write(g -> {
+            g.writeStartObject();
+            g.writeNumberField("port", port);
+            g.writeNumberField("sessions", sessions);
+            g.writeStringField("device", deviceId);
+            g.writeBooleanField("online", online);
+            g.writeArrayFieldStart("connections");
+            for (ConnectionInfo c : mine) {
+                writeConnection(g, c);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    /**
+     * {@code /closes}: {@code {"perReason":N,"closes":{"REASON":[close,...],...}}}, oldest first,
+     * reasons without closes left out; with {@code deviceId}, {@code {"device":ID,"closes":[...]}}.
+     */
+    static String closes(RecentCloses recent, String deviceId) {
+        return write(g -> {
+            g.writeStartObject();
+            g.writeNumberField("perReason", RecentCloses.PER_REASON);
+            if (deviceId != null) {
+                g.writeStringField("device", deviceId);
+                g.writeArrayFieldStart("closes");
+                for (io.tether.server.SessionClosed e : recent.ofDevice(deviceId)) {
+                    writeClose(g, e);
+                }
+                g.writeEndArray();
+            } else {
+                g.writeObjectFieldStart("closes");
+                for (io.tether.protocol.Reason r : io.tether.protocol.Reason.values()) {
+                    List<io.tether.server.SessionClosed> list = recent.of(r);
+                    if (list.isEmpty()) {
+                        continue;
+                    }
+                    g.writeArrayFieldStart(r.name());
+                    for (io.tether.server.SessionClosed e : list) {
+                        writeClose(g, e);
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+        });
+    }
+
+    private static void writeClose(JsonGenerator g, io.tether.server.SessionClosed e) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("ts", java.time.Instant.ofEpochMilli(e.atMillis()).toString());
+        g.writeStringField("device", e.deviceId() != null ? e.deviceId() : e.claimedDevice());
+        g.writeBooleanField("admitted", e.deviceId() != null);
+        g.writeNumberField("session", e.sessionId());
+        g.writeStringField("remote", e.remote());
+        g.writeStringField("reason", e.reason().name());
+        if (e.errnoName() != null) {
+            g.writeStringField("errno", e.errnoName());
+        }
+        if (e.authCause() != null) {
+            g.writeStringField("authCause", e.authCause());
+        }
+        g.writeNumberField("durationMs", e.durationMillis());
+        if (e.lateMillis() >= 0) {
+            g.writeNumberField("lateMs", Math.round(e.lateMillis() * 1000) / 1000.0);
+        }
+        if (e.detail() != null) {
+            g.writeStringField("detail", e.detail());
+        }
+        g.writeEndObject();
+    }
+
     static String error(int status, String message) {
         return write(g -> {
             g.writeStartObject();

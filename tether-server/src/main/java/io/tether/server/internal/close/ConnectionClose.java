@@ -68,7 +68,7 @@ public abstract class ConnectionClose extends ConnectionLiveness {
         // What is already durable is acknowledged before the goodbye, so the device need not
         // resend it; what becomes durable during the drain is not (the output is shut by then).
         writeAck();
-        state = DRAINING;
+        enter(DRAINING);
         // A HELLO in flight or a full store may have stopped reading; the drain must read, to
         // keep what arrives and to see the device's FIN.
         reading(true);
@@ -93,7 +93,7 @@ public abstract class ConnectionClose extends ConnectionLiveness {
         }
         setReason(why, null, text);
         boolean byeAllowed = state != DRAINING;
-        state = DRAINING;
+        enter(DRAINING);
         if (byeAllowed && ctx.channel().isWritable()) {
             ctx.writeAndFlush(encode(bye(why, 0, text))).addListener((ChannelFutureListener) f -> hardClose());
         } else {

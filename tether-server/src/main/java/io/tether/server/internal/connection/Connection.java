@@ -64,6 +64,7 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        server.handshakeStarted();
         accepted();
         ctx.fireChannelActive();
     }
@@ -73,7 +74,7 @@ public final class Connection extends ConnectionHandshake implements ChannelInbo
         if (state == CLOSED) {
             return;
         }
-        state = CLOSED;
+        enter(CLOSED);
         cancel();
         server.admission.closed();
         leave();

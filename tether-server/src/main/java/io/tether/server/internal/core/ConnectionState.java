@@ -56,6 +56,18 @@ public abstract class ConnectionState extends Deadline {
         this.server = server;
     }
 
+    /**
+     * Moves to {@code next} (OPEN, DRAINING or CLOSED). The first move out of HANDSHAKE or
+     * WELCOMING takes the connection off the server's handshaking count, which a scrape reads
+     * without visiting every connection.
+     */
+    protected final void enter(byte next) {
+        if (state <= WELCOMING && next > WELCOMING) {
+            server.handshakeEnded();
+        }
+        state = next;
+    }
+
     @Override
     protected final EventExecutor executor() {
         return ctx.executor();

@@ -3,6 +3,7 @@ package io.tether.server.internal.core;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.tether.protocol.Reason;
 import io.tether.server.ServerConfig;
 import io.tether.server.SessionClosed;
@@ -23,6 +24,8 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.List;
 
@@ -50,10 +53,19 @@ public final class ServerContext {
     private final List<SessionListener> listeners;
     private final Counter opened;
     private final Counter gaps;
+    private final Counter takeovers;
+    /** Closes without an errno, by reason: the common case, no map lookup. */
     private final Counter[] closedByReason;
+    /** Closes with an errno, by reason and errno name; errno names are a small fixed set. */
+    private final ConcurrentHashMap<String, Counter> closedByErrno = new ConcurrentHashMap<>();
+    private final MeterRegistry meters;
+    /** Detection lateness of deadline closes, by reason; null for reasons without a deadline. */
+    private final Timer[] lateness;
     private final Counter[] authFailures;
     private final Counter[] refused;
     private final Counter internalErrors;
+    /** Admitted connections in HANDSHAKE or WELCOMING; see {@link ConnectionState#enter}. */
+    private final java.util.concurrent.atomic.AtomicInteger handshaking = new java.util.concurrent.atomic.AtomicInteger();
 
     public ServerContext(ServerConfig config, SessionRegistry registry, MessageStore store, Clock clock,
                          List<SessionListener> listeners, MeterRegistry meters) {
@@ -84,13 +96,27 @@ public final class ServerContext {
         this.listeners = List.copyOf(listeners);
         this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
         this.drainNanos = config.drain().toNanos();
+        this.meters = meters;
         this.opened = Counter.builder("tether.sessions.opened").description("handshakes completed").register(meters);
+        this.takeovers = Counter.builder("tether.sessions.takeovers")
+                .description("sessions that displaced a live session of the same device").register(meters);
         this.gaps = Counter.builder("tether.sequence.gaps").description("DATA that skipped seq numbers").register(meters);
         Reason[] reasons = Reason.values();
         this.closedByReason = new Counter[reasons.length];
+        this.lateness = new Timer[reasons.length];
         for (Reason r : reasons) {
-            closedByReason[r.ordinal()] = Counter.builder("tether.connections.closed")
-                    .description("connections closed, by reason").tag("reason", r.name()).register(meters);
+            // Every series of a name carries the same tag keys (Prometheus requires it): errno
+            // "none" when no I/O error caused the close.
+            closedByReason[r.ordinal()] = closedCounter(r, "none");
+        }
+        for (Reason r : new Reason[] {Reason.HEARTBEAT_TIMEOUT, Reason.HANDSHAKE_TIMEOUT}) {
+            // Fixed buckets, not percentiles: Prometheus aggregates buckets across scrapes and
+            // servers; lateness is a few ms when all is well and grows with event-loop stalls.
+            lateness[r.ordinal()] = Timer.builder("tether.detection.lateness")
+                    .description("time from a missed deadline to its detection, by reason")
+                    .tag("reason", r.name())
+                    .serviceLevelObjectives(LATENESS_BUCKETS)
+                    .register(meters);
         }
         meters.gauge("tether.sessions.live", registry, SessionRegistry::size);
         meters.gauge("tether.store.healthy", store, s -> s.health().isHealthy() ? 1 : 0);
@@ -119,6 +145,17 @@ public final class ServerContext {
         }
     }
 
+    private static final Duration[] LATENESS_BUCKETS = {
+        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+        Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10)};
+
+    private Counter closedCounter(Reason r, String errno) {
+        return Counter.builder("tether.connections.closed")
+                .description("connections closed, by reason and errno (none when no I/O error caused it)")
+                .tag("reason", r.name()).tag("errno", errno).register(meters);
+    }
+
     public ServerConfig config() {
         return config;
     }
@@ -133,6 +170,9 @@ public final class ServerContext {
 
     public void fireOpen(SessionOpened event) {
         opened.increment();
+        if (event.tookOver()) {
+            takeovers.increment();
+        }
         for (SessionListener l : listeners) {
             try {
                 l.onOpen(event);
@@ -143,7 +183,17 @@ public final class ServerContext {
     }
 
     public void fireClose(SessionClosed event) {
-        closedByReason[event.reason().ordinal()].increment();
+        Reason reason = event.reason();
+        if (event.errnoName() == null) {
+            closedByReason[reason.ordinal()].increment();
+        } else {
+            closedByErrno.computeIfAbsent(reason.name() + ' ' + event.errnoName(),
+                    k -> closedCounter(reason, event.errnoName())).increment();
+        }
+        Timer late = lateness[reason.ordinal()];
+        if (late != null && event.lateMillis() >= 0) {
+            late.record((long) (event.lateMillis() * 1e6), TimeUnit.NANOSECONDS);
+        }
         for (SessionListener l : listeners) {
             try {
                 l.onClose(event);
@@ -167,6 +217,21 @@ public final class ServerContext {
             refused[r.ordinal()].increment();
         }
         return r;
+    }
+
+    /** An admitted connection became active: it is handshaking until {@link #handshakeEnded}. */
+    public void handshakeStarted() {
+        handshaking.incrementAndGet();
+    }
+
+    /** A connection left the handshake: a session, or closing. */
+    public void handshakeEnded() {
+        handshaking.decrementAndGet();
+    }
+
+    /** Admitted connections that are not yet sessions. */
+    public int handshaking() {
+        return handshaking.get();
     }
 
     /** Open connections that were admitted. */

@@ -139,6 +139,8 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private final Set<String> fenced = new HashSet<>();
     private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong commits = new AtomicLong();
+    /** Messages written (STORED or STORED_AFTER_GAP) by committed batches; duplicates are not. */
+    private final AtomicLong appended = new AtomicLong();
     /** Non-null once appends are refused: the store is closing. */
     private final AtomicReference<Throwable> stopped = new AtomicReference<>();
     private final BatchWriter<Entry> writer;
@@ -473,6 +475,16 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         return commits.get();
     }
 
+    /** Messages written by committed batches (duplicates are not written, so not counted). */
+    public long appended() {
+        return appended.get();
+    }
+
+    /** Whether each commit is fsynced ({@link Options#sync()}). */
+    public boolean syncs() {
+        return options.sync();
+    }
+
     /** Appends queued or being written, not yet completed; a gauge of back-pressure. */
     public int pending() {
         return writer.pending();
@@ -721,6 +733,13 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 writeHook.beforeWrite();
                 handle.db.write(writeOptions, wb);
                 commits.incrementAndGet();
+                long written = 0;
+                for (Entry e : batch) {
+                    if (e.error == null && e.result != null && e.result != AppendResult.DUPLICATE) {
+                        written++;
+                    }
+                }
+                appended.addAndGet(written);
             }
         } catch (RocksDBException | RuntimeException e) {
             // Nothing of this batch may be reported stored: the device resends after reconnect,

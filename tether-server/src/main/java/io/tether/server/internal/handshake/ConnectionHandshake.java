@@ -146,7 +146,7 @@ public abstract class ConnectionHandshake extends ConnectionDelivery
         }
         int timeoutMillis = heartbeatMillis == 0 ? 0 : server.config.timeoutMillis(heartbeatMillis);
         int flags = (server.config.quiet() ? Frame.Welcome.FLAG_QUIET : 0) | (resumed ? Frame.Welcome.FLAG_RESUMED : 0);
-        state = OPEN;
+        enter(OPEN);
         write(new Frame.Welcome(claim.epoch(), heartbeatMillis, timeoutMillis, lastSeq, server.config.maxFrameLength(), flags));
         if (!inRead) {
             ctx.flush();

@@ -117,8 +117,80 @@ class AdminServerIT {
     }
 
     @Test
-    void metrics_countTheTwoHandshakes() throws Exception {
+    void metrics_areThePrometheusTextFormat_withBaseUnitsAndTotals() throws Exception {
         HttpResponse<String> res = get("/metrics");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.headers().firstValue("content-type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+        assertThat(res.body()).contains("\ntether_sessions_opened_total 2.0\n", "\ntether_sessions_live 2.0\n",
+                "tether_connections_closed_total{errno=\"none\",reason=\"HEARTBEAT_TIMEOUT\"} 0.0",
+                "tether_detection_lateness_seconds_bucket{reason=\"HEARTBEAT_TIMEOUT\",le=\"0.005\"} 0",
+                "tether_connections_handshaking 0.0", "tether_auth_failures_total{cause=\"BAD_MAC\"} 0.0");
+        // The kernel gauges show the last audit: /sockets runs one (so does a timer, every 10 s).
+        assertThat(get("/sockets").statusCode()).isEqualTo(200);
+        assertThat(get("/metrics").body())
+                .contains("tether_kernel_sockets{state=\"ESTABLISHED\"} 2.0", "tether_kernel_ghosts 0.0", "tether_kernel_orphans 0.0");
+    }
+
+    @Test
+    void aRegistryThatCannotRenderPrometheus_keepsTheJsonAtMetrics() throws Exception {
+        try (TetherServer own = TetherServer.builder().bindAddress(new InetSocketAddress("127.0.0.1", 0))
+                .meters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry())
+                .admin(new InetSocketAddress("127.0.0.1", 0)).shutdownTimeout(Duration.ofSeconds(1)).build().start()) {
+            HttpResponse<String> res = http.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                    + own.adminAddress().getPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(res.headers().firstValue("content-type")).hasValue("application/json; charset=utf-8");
+            assertThat(res.body()).startsWith("{\"meters\":[");
+        }
+    }
+
+    @Test
+    void aCompositeHoldingAPrometheusRegistry_isScrapedWithTheApplicationsMeters() throws Exception {
+        io.micrometer.core.instrument.composite.CompositeMeterRegistry composite = new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
+        composite.add(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        composite.add(new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
+        composite.counter("app.orders").increment(3);
+        try (TetherServer own = TetherServer.builder().bindAddress(new InetSocketAddress("127.0.0.1", 0)).meters(composite)
+                .admin(new InetSocketAddress("127.0.0.1", 0)).shutdownTimeout(Duration.ofSeconds(1)).build().start()) {
+            HttpResponse<String> res = http.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                    + own.adminAddress().getPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(res.headers().firstValue("content-type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+            assertThat(res.body()).contains("\napp_orders_total 3.0\n", "\ntether_sessions_live 0.0\n");
+        }
+    }
+
+    @Test
+    void aConnectionWithoutHello_isHandshakingUntilItCloses() throws Exception {
+        try (java.net.Socket silent = new java.net.Socket("127.0.0.1", server.port())) {
+            await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(get("/metrics").body())
+                    .contains("\ntether_connections_handshaking 1.0\n", "\ntether_connections_open 3.0\n"));
+        }
+        await().atMost(5, TimeUnit.SECONDS).untilAsserted(() -> assertThat(get("/metrics").body())
+                .contains("\ntether_connections_handshaking 0.0\n", "\ntether_connections_open 2.0\n"));
+    }
+
+    @Test
+    void sessionsOfOneDevice_sayWhetherItIsOnline() throws Exception {
+        assertThat(get("/sessions?device=meter-1").body()).contains("\"device\":\"meter-1\",\"online\":true",
+                "\"device\":\"meter-1\",\"session\":").doesNotContain("meter-2");
+        assertThat(get("/sessions?device=nobody").body()).contains("\"online\":false,\"connections\":[]");
+    }
+
+    @Test
+    void dashboard_isAnHtmlPage() throws Exception {
+        HttpResponse<String> res = get("/dashboard");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        // Nothing fetched from elsewhere at run time: no script, style or image from another host.
+        assertThat(res.body()).startsWith("<!doctype html>").doesNotContainPattern("(src|href|url)\\s*[=(]\\s*[\"']?(https?:)?//");
+    }
+
+    @Test
+    void metricsJson_countTheTwoHandshakes() throws Exception {
+        HttpResponse<String> res = get("/metrics.json");
 
         assertThat(res.statusCode()).isEqualTo(200);
         assertThat(res.body()).contains("{\"name\":\"tether.sessions.opened\",\"type\":\"counter\",\"tags\":{},\"value\":2}")
