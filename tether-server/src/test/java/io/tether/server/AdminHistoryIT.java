@@ -107,6 +107,14 @@ class AdminHistoryIT {
         assertThat(get("/devices/adm-2/history", key).statusCode()).isEqualTo(200);
         assertThat(get("/sessions", key).statusCode()).isEqualTo(200);
         assertThat(get("/health", null).statusCode()).as("load balancers probe without a key").isEqualTo(200);
+        // The dashboard page holds no data (a browser cannot send a Bearer header to open it);
+        // its data requests carry the key, and without one they are refused like any other.
+        HttpResponse<String> page = get("/dashboard", null);
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.body()).contains("Authorization").contains("#key=");
+        assertThat(get("/metrics", null).statusCode()).isEqualTo(401);
+        assertThat(get("/closes", null).statusCode()).isEqualTo(401);
+        assertThat(get("/metrics", key).statusCode()).isEqualTo(200);
     }
 
     @Test

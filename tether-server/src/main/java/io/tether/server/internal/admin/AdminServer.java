@@ -223,7 +223,7 @@ public final class AdminServer implements AutoCloseable {
 
     /** As {@link #start(TetherServer, InetSocketAddress)}, with bounds on admin connections. */
     public static AdminServer start(TetherServer server, InetSocketAddress address, Limits limits) {
-        return start(server, address, limits, null);
+        return start(server, address, limits, null, null);
     }
 
     /**
