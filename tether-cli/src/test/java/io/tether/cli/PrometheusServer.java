@@ -79,7 +79,11 @@ final class PrometheusServer implements AutoCloseable {
                         if (!p.isAlive()) {
                             throw new AssertionError("prometheus exited with " + p.exitValue() + ":\n" + Files.readString(log));
                         }
-                        return server.get("/-/ready").statusCode() == 200;
+                        try {
+                            return server.get("/-/ready").statusCode() == 200;
+                        } catch (java.io.IOException notListeningYet) {
+                            return false; // connection refused until Prometheus has bound its port
+                        }
                     });
         } catch (RuntimeException | Error e) {
             server.close();
