@@ -237,8 +237,8 @@ public final class DeviceCommand implements Callable<Integer> {
             }
             out.println("device " + h.deviceId() + ": " + h.sessions().size() + " session" + (h.sessions().size() == 1 ? "" : "s")
                     + ", newest first" + (h.keep() > 0 ? " (the server keeps " + h.keep() + ")" : ""));
-            out.printf("%-24s  %-24s  %-9s  %-21s  %-9s  %-18s  %-12s  %-9s  %s%n", "OPENED", "CLOSED", "DURATION", "REMOTE",
-                    "HEARTBEAT", "REASON", "ERRNO", "LATE", "DETAIL");
+            out.printf("%-24s  %-24s  %-9s  %-21s  %-9s  %-18s  %-12s  %-9s  %-23s  %s%n", "OPENED", "CLOSED", "DURATION",
+                    "REMOTE", "HEARTBEAT", "REASON", "ERRNO", "LATE", "IN/OUT MSGS (BYTES)", "DETAIL");
             for (SessionRecord r : h.sessions()) {
                 String closed = r.live() ? "open now" : r.closed() ? Instant.ofEpochMilli(r.closedAtMillis()).toString() : "not recorded";
                 String reason = r.reason() != null ? r.reason().name() : r.live() ? "-" : "? (server stopped)";
@@ -247,9 +247,11 @@ public final class DeviceCommand implements Callable<Integer> {
                 String late = r.lateMillis() >= 0 ? String.format(java.util.Locale.ROOT, "%.1fms", r.lateMillis()) : "-";
                 String detail = r.tookOver() && r.detail() != null ? "took over a live session; " + r.detail()
                         : r.tookOver() ? "took over a live session" : r.detail() == null ? "" : r.detail();
-                out.printf("%-24s  %-24s  %-9s  %-21s  %-9s  %-18s  %-12s  %-9s  %s%n",
+                String traffic = r.messagesIn() < 0 ? "-" : r.messagesIn() + "/" + r.messagesOut()
+                        + " (" + r.bytesIn() + "/" + r.bytesOut() + ")";
+                out.printf("%-24s  %-24s  %-9s  %-21s  %-9s  %-18s  %-12s  %-9s  %-23s  %s%n",
                         Instant.ofEpochMilli(r.openedAtMillis()), closed, duration, r.remote(), heartbeat, reason,
-                        r.errnoName() == null ? "-" : r.errnoName(), late, detail.isEmpty() ? "-" : detail);
+                        r.errnoName() == null ? "-" : r.errnoName(), late, traffic, detail.isEmpty() ? "-" : detail);
             }
         }
     }

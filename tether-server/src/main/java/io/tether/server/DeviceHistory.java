@@ -80,6 +80,10 @@ public record DeviceHistory(String deviceId, int keep, List<SessionRecord> sessi
         g.writeNumberField("durationMs", r.durationMillis());
         g.writeNumberField("lateMs", r.lateMillis() < 0 ? -1 : Math.round(r.lateMillis() * 1000) / 1000.0);
         g.writeNumberField("drained", r.drainedFrames());
+        g.writeNumberField("messagesIn", r.messagesIn());
+        g.writeNumberField("bytesIn", r.bytesIn());
+        g.writeNumberField("messagesOut", r.messagesOut());
+        g.writeNumberField("bytesOut", r.bytesOut());
         g.writeEndObject();
     }
 
@@ -137,6 +141,10 @@ public record DeviceHistory(String deviceId, int keep, List<SessionRecord> sessi
         long duration = -1;
         double late = -1;
         int drained = 0;
+        long messagesIn = -1;
+        long bytesIn = -1;
+        long messagesOut = -1;
+        long bytesOut = -1;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
             JsonToken t = p.nextToken();
@@ -159,11 +167,16 @@ public record DeviceHistory(String deviceId, int keep, List<SessionRecord> sessi
                 case "durationMs" -> duration = p.getLongValue();
                 case "lateMs" -> late = p.getDoubleValue();
                 case "drained" -> drained = p.getIntValue();
+                case "messagesIn" -> messagesIn = p.getLongValue();
+                case "bytesIn" -> bytesIn = p.getLongValue();
+                case "messagesOut" -> messagesOut = p.getLongValue();
+                case "bytesOut" -> bytesOut = p.getLongValue();
                 default -> p.skipChildren();
             }
         }
         return new SessionRecord(device, session, opened, closed, remote, heartbeat, timeout, tookOver, resumed, lastSeq,
-                reason, errno, errnoNumber, detail, duration, late, drained, live);
+                reason, errno, errnoNumber, detail, duration, late, drained, messagesIn, bytesIn, messagesOut, bytesOut,
+                live);
     }
 
     private static void expect(JsonToken actual, JsonToken expected, JsonParser p) throws IOException {

@@ -21,8 +21,21 @@ import io.tether.protocol.Reason;
  *                       admitted (e.g. for {@link Reason#AUTH_FAILED}); null if no HELLO arrived
  * @param authCause      for {@link Reason#AUTH_FAILED}: why, as an
  *                       {@link Authenticator.Verdict} name (e.g. "BAD_MAC"); otherwise null
+ * @param messagesIn     DATA frames received from the device on this connection (duplicates included)
+ * @param bytesIn        their payload bytes
+ * @param messagesOut    DATA and COMMAND frames written to the device on this connection
+ * @param bytesOut       their payload bytes
  */
 public record SessionClosed(long atMillis, String deviceId, long sessionId, String remote, Reason reason,
                             String errnoName, int errnoNumber, String detail, long durationMillis,
-                            double lateMillis, int drainedFrames, String claimedDevice, String authCause) {
+                            double lateMillis, int drainedFrames, String claimedDevice, String authCause,
+                            long messagesIn, long bytesIn, long messagesOut, long bytesOut) {
+
+    /** A close without traffic figures (all 0). */
+    public SessionClosed(long atMillis, String deviceId, long sessionId, String remote, Reason reason,
+                         String errnoName, int errnoNumber, String detail, long durationMillis,
+                         double lateMillis, int drainedFrames, String claimedDevice, String authCause) {
+        this(atMillis, deviceId, sessionId, remote, reason, errnoName, errnoNumber, detail, durationMillis, lateMillis,
+                drainedFrames, claimedDevice, authCause, 0, 0, 0, 0);
+    }
 }

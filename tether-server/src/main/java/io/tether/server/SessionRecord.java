@@ -37,13 +37,18 @@ import java.util.Objects;
  * @param lateMillis      for deadline reasons (heartbeat): time from the deadline to its
  *                        detection in milliseconds; otherwise -1
  * @param drainedFrames   DATA frames received and stored during the drain of a graceful close
+ * @param messagesIn      DATA frames received from the device in this session; -1 if not recorded
+ * @param bytesIn         their payload bytes; -1 if not recorded
+ * @param messagesOut     DATA and COMMAND frames written to the device; -1 if not recorded
+ * @param bytesOut        their payload bytes; -1 if not recorded
  * @param live            the session is open now, on this server (never true when read from a
  *                        store directory by another process)
  */
 public record SessionRecord(String deviceId, long sessionId, long openedAtMillis, long closedAtMillis, String remote,
                             int heartbeatMillis, int timeoutMillis, boolean tookOver, boolean resumed,
                             long lastSeqAtOpen, Reason reason, String errnoName, int errnoNumber, String detail,
-                            long durationMillis, double lateMillis, int drainedFrames, boolean live) {
+                            long durationMillis, double lateMillis, int drainedFrames, long messagesIn, long bytesIn,
+                            long messagesOut, long bytesOut, boolean live) {
 
     /** @throws NullPointerException if {@code deviceId} is null */
     public SessionRecord {
@@ -59,6 +64,6 @@ public record SessionRecord(String deviceId, long sessionId, long openedAtMillis
     SessionRecord withLive(boolean isLive) {
         return isLive == live ? this : new SessionRecord(deviceId, sessionId, openedAtMillis, closedAtMillis, remote,
                 heartbeatMillis, timeoutMillis, tookOver, resumed, lastSeqAtOpen, reason, errnoName, errnoNumber, detail,
-                durationMillis, lateMillis, drainedFrames, isLive);
+                durationMillis, lateMillis, drainedFrames, messagesIn, bytesIn, messagesOut, bytesOut, isLive);
     }
 }

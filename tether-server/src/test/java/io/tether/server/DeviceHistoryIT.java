@@ -150,6 +150,31 @@ class DeviceHistoryIT {
     }
 
     @Test
+    void history_countsEachSessionsTrafficInAndOut() throws Exception {
+        start(MessageStores.rocksDb(dir.resolve("traffic"), true), b -> b);
+        try (RawDevice d = new RawDevice(server.port())) {
+            d.hello("traffic-1", 0);
+            for (int seq = 1; seq <= 5; seq++) {
+                d.send(new Frame.Data(seq, new byte[100]));
+                assertThat(d.read()).isInstanceOf(Frame.Ack.class);
+            }
+            d.send(new Frame.Data(3, new byte[100])); // a resend counts: it crossed the wire
+            assertThat(d.read()).isInstanceOf(Frame.Ack.class);
+            assertThat(server.send("traffic-1", new byte[7])).isTrue();
+            assertThat(d.read()).isInstanceOf(Frame.Data.class);
+            d.send(new Frame.Bye(Reason.NORMAL));
+            assertThat(d.awaitEnd()).isTrue();
+        }
+        SessionRecord r = awaitClosedHistory("traffic-1", 1).get(0);
+        assertThat(r.messagesIn()).isEqualTo(6);
+        assertThat(r.bytesIn()).isEqualTo(600);
+        assertThat(r.messagesOut()).isEqualTo(1);
+        assertThat(r.bytesOut()).isEqualTo(7);
+        restart(() -> MessageStores.rocksDb(dir.resolve("traffic"), true), b -> b);
+        assertThat(server.history("traffic-1").get(0).messagesIn()).as("read back from the store").isEqualTo(6);
+    }
+
+    @Test
     void memoryStore_keepsHistory_untilTheProcessEnds() throws Exception {
         start(MessageStores.inMemory(), b -> b);
         try (RawDevice d = new RawDevice(server.port())) {

@@ -151,6 +151,7 @@ public abstract class ConnectionClose extends ConnectionLiveness {
         server.fireClose(new SessionClosed(server.clock.millis(), session != 0 ? deviceId : null, session, remote(),
                 reason, failure != null ? failure.errnoName() : null, failure != null ? failure.errnoNumber() : 0,
                 text, TimeUnit.NANOSECONDS.toMillis(nanoTime() - acceptedNanos), lateMillis, drainedFrames,
-                deviceId, authFailed ? detail : null));
+                deviceId, authFailed ? detail : null,
+                Integer.toUnsignedLong(messagesIn), bytesIn, Integer.toUnsignedLong(messagesOut), bytesOut));
     }
 }

@@ -51,6 +51,11 @@ public abstract class ConnectionState extends Deadline {
     protected volatile long epoch;
     /** Protocol version of the connection: its HELLO's (1 until then); every frame sent carries it. */
     protected byte version = 1;
+    /** Traffic of this connection, for its close event and the device's history: DATA in; DATA and COMMAND out. */
+    protected int messagesIn;
+    protected int messagesOut;
+    protected long bytesIn;
+    protected long bytesOut;
 
     protected ConnectionState(ServerContext server) {
         this.server = server;

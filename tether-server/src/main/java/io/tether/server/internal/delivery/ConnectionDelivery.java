@@ -61,6 +61,8 @@ public abstract class ConnectionDelivery extends ConnectionClose {
     /** Hands one uplink message to the store; it is acknowledged when the store says it is durable. */
     protected final void append(Frame.Data data) {
         long seq = data.seq();
+        messagesIn++;
+        bytesIn += data.payload().length;
         MessageStore store = server.store;
         if (seq <= ackedSeq) {
             // Acknowledged before on this connection, so durable: answer at once, do not store.
@@ -178,6 +180,8 @@ public abstract class ConnectionDelivery extends ConnectionClose {
                 if (state == OPEN && epoch == forEpoch) {
                     for (Frame.Command c : commands) {
                         write(c);
+                        messagesOut++;
+                        bytesOut += c.payload().length;
                     }
                     ctx.flush();
                 }
@@ -219,6 +223,8 @@ public abstract class ConnectionDelivery extends ConnectionClose {
         }
         ctx.executor().execute(() -> {
             if (state == OPEN) {
+                messagesOut++;
+                bytesOut += payload.length;
                 ctx.writeAndFlush(encode(new Frame.Data(++downlinkSeq, payload)), ctx.voidPromise());
             }
         });

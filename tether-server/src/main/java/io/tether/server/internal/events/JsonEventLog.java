@@ -160,6 +160,12 @@ public final class JsonEventLog implements EventLog {
             if (e.drainedFrames() > 0) {
                 g.writeNumberField("drained", e.drainedFrames());
             }
+            if (e.deviceId() != null) {
+                g.writeNumberField("messagesIn", e.messagesIn());
+                g.writeNumberField("bytesIn", e.bytesIn());
+                g.writeNumberField("messagesOut", e.messagesOut());
+                g.writeNumberField("bytesOut", e.bytesOut());
+            }
             if (e.claimedDevice() != null && e.deviceId() == null) {
                 g.writeStringField("claimedDevice", e.claimedDevice());
             }

@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
  * f64 lateMillis (-1 = none)
  * u32 drainedFrames
  * str remote, str errnoName, str detail   (str: u16 length, 0xFFFF = null, then UTF-8)
+ * u64 messagesIn, u64 bytesIn, u64 messagesOut, u64 bytesOut   (appended later: absent = -1, not recorded)
  * </pre>
  *
  * A later version may append fields and keep version 1 as long as these keep their meaning.
@@ -41,7 +42,7 @@ public final class HistoryRecord {
     /** The record of a session that has just opened. */
     public static SessionRecord opened(SessionOpened e) {
         return new SessionRecord(e.deviceId(), e.sessionId(), e.atMillis(), 0, e.remote(), e.heartbeatMillis(),
-                e.timeoutMillis(), e.tookOver(), e.resumed(), e.lastSeq(), null, null, 0, null, -1, -1, 0, false);
+                e.timeoutMillis(), e.tookOver(), e.resumed(), e.lastSeq(), null, null, 0, null, -1, -1, 0, -1, -1, -1, -1, false);
     }
 
     /**
@@ -56,10 +57,11 @@ public final class HistoryRecord {
         }
         SessionRecord o = openedOrNull != null ? openedOrNull
                 : new SessionRecord(e.deviceId(), e.sessionId(), e.atMillis() - e.durationMillis(), 0, e.remote(), 0, 0,
-                        false, false, -1, null, null, 0, null, -1, -1, 0, false);
+                        false, false, -1, null, null, 0, null, -1, -1, 0, -1, -1, -1, -1, false);
         return new SessionRecord(o.deviceId(), o.sessionId(), o.openedAtMillis(), e.atMillis(), o.remote() != null ? o.remote() : e.remote(),
                 o.heartbeatMillis(), o.timeoutMillis(), o.tookOver(), o.resumed(), o.lastSeqAtOpen(), e.reason(), e.errnoName(),
-                e.errnoNumber(), e.detail(), e.durationMillis(), e.lateMillis(), e.drainedFrames(), false);
+                e.errnoNumber(), e.detail(), e.durationMillis(), e.lateMillis(), e.drainedFrames(), e.messagesIn(),
+                e.bytesIn(), e.messagesOut(), e.bytesOut(), false);
     }
 
     public static byte[] encode(SessionRecord r) {
@@ -67,7 +69,7 @@ public final class HistoryRecord {
         byte[] errno = utf8(r.errnoName(), 64);
         byte[] detail = utf8(r.detail(), MAX_DETAIL_BYTES);
         ByteBuffer b = ByteBuffer.allocate(1 + 8 + 8 + 4 + 4 + 1 + 8 + 1 + 4 + 8 + 8 + 4
-                + 6 + len(remote) + len(errno) + len(detail));
+                + 6 + len(remote) + len(errno) + len(detail) + 32);
         b.put(VERSION);
         b.putLong(r.openedAtMillis()).putLong(r.closedAtMillis());
         b.putInt(r.heartbeatMillis()).putInt(r.timeoutMillis());
@@ -81,6 +83,7 @@ public final class HistoryRecord {
         putString(b, remote);
         putString(b, errno);
         putString(b, detail);
+        b.putLong(r.messagesIn()).putLong(r.bytesIn()).putLong(r.messagesOut()).putLong(r.bytesOut());
         return b.array();
     }
 
@@ -108,9 +111,15 @@ public final class HistoryRecord {
             String remote = getString(b);
             String errno = getString(b);
             String detail = getString(b);
+            boolean traffic = b.remaining() >= 32; // records written before the traffic figures end here
+            long messagesIn = traffic ? b.getLong() : -1;
+            long bytesIn = traffic ? b.getLong() : -1;
+            long messagesOut = traffic ? b.getLong() : -1;
+            long bytesOut = traffic ? b.getLong() : -1;
             Reason reason = reasonCode == NONE ? null : Reason.ofCode(reasonCode);
             return new SessionRecord(deviceId, sessionId, opened, closed, remote, heartbeat, timeout, (flags & 1) != 0,
-                    (flags & 2) != 0, lastSeq, reason, errno, errnoNumber, detail, duration, late, drained, false);
+                    (flags & 2) != 0, lastSeq, reason, errno, errnoNumber, detail, duration, late, drained, messagesIn, bytesIn,
+                    messagesOut, bytesOut, false);
         } catch (BufferUnderflowException e) {
             throw new IllegalStateException("history record of " + v.length + " bytes is truncated", e);
         }

@@ -35,7 +35,10 @@ class ConnectionFootprintTest {
         long aligned = (bytes + 7) / 8 * 8;
         System.out.printf("Connection: %d instance fields, %d bytes of fields and header, %d bytes aligned%n",
                 fields, bytes, aligned);
-        assertThat(fields).isLessThanOrEqualTo(26); // 25, plus the protocol version (one byte, in padding)
-        assertThat(aligned).isLessThanOrEqualTo(152);
+        // 25, plus the protocol version (one byte, in padding), plus the session's traffic (messages
+        // and bytes in and out, 24 bytes: issue 15's device history asks for them). 1.3 % of the
+        // ~1,870 bytes of heap a session costs.
+        assertThat(fields).isLessThanOrEqualTo(30);
+        assertThat(aligned).isLessThanOrEqualTo(176);
     }
 }
