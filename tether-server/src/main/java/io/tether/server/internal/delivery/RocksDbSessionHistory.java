@@ -16,6 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -30,12 +32,12 @@ import java.util.function.Supplier;
  *
  * <p>Events are handed to one writer thread ({@link BatchWriter}: group commit, one write batch
  * for whatever arrived during the previous write); the event loop only enqueues. The writer merges
- * a close with its session's open record (from the same batch, or read back from the store), and
- * trims each device it touched. Writes are not fsynced: history is diagnostic, it survives a crash
- * of the process (the WAL), and a power cut loses at most the last moments of it; the message
- * writer's next fsync of the shared WAL makes it durable anyway. When the writer falls behind by
- * {@link #CAPACITY} events, further events are dropped and counted
- * ({@code tether.history.dropped}), never waited for.
+ * a close with its session's open record (from the same batch, or read back from the store in one
+ * multiGet per batch), and trims each device that gained a record. Writes are not fsynced:
+ * history is diagnostic, it survives a crash of the process (the WAL), and a power cut loses at
+ * most the last moments of it; the message writer's next fsync of the shared WAL makes it durable
+ * anyway. When the writer falls behind by {@link #CAPACITY} events, further events are dropped
+ * and counted ({@code tether.history.dropped}), never waited for.
  */
 final class RocksDbSessionHistory implements SessionHistory {
     private static final Logger log = LoggerFactory.getLogger(RocksDbSessionHistory.class);
@@ -108,25 +110,52 @@ final class RocksDbSessionHistory implements SessionHistory {
             throw new IllegalStateException("store closed: " + h.dir);
         }
         try {
-            // Records as they will be after this batch, by key; a close finds its open here first.
+            // Records as they will be after this batch, by key; a close finds its open here first,
+            // else in the store: all of the batch's look-ups in one multiGet (a close storm is
+            // thousands of closes whose opens were written long ago; one JNI call, not thousands).
             Map<Key, SessionRecord> records = new HashMap<>();
-            Set<String> touched = new LinkedHashSet<>();
+            List<Key> missing = new ArrayList<>();
+            for (Object event : batch) {
+                if (event instanceof SessionRecord opened) {
+                    records.put(new Key(opened.deviceId(), opened.sessionId()), opened);
+                } else {
+                    SessionClosed c = (SessionClosed) event;
+                    Key k = new Key(c.deviceId(), c.sessionId());
+                    if (!records.containsKey(k)) {
+                        missing.add(k);
+                    }
+                }
+            }
+            Map<Key, SessionRecord> stored = new HashMap<>();
+            if (!missing.isEmpty()) {
+                List<byte[]> keys = new ArrayList<>(missing.size());
+                for (Key k : missing) {
+                    keys.add(k.bytes());
+                }
+                List<byte[]> values = h.db.multiGetAsList(Collections.nCopies(keys.size(), h.historyCf), keys);
+                for (int i = 0; i < missing.size(); i++) {
+                    byte[] v = values.get(i);
+                    if (v != null) {
+                        Key k = missing.get(i);
+                        stored.put(k, HistoryRecord.decode(k.device(), k.session(), v));
+                    }
+                }
+            }
+            // Only an open adds a record to a device; a close rewrites one in place.
+            Set<String> grown = new LinkedHashSet<>();
+            records.clear();
             for (Object event : batch) {
                 SessionRecord r;
                 if (event instanceof SessionRecord opened) {
                     r = opened;
+                    grown.add(r.deviceId());
                 } else {
                     SessionClosed c = (SessionClosed) event;
                     Key k = new Key(c.deviceId(), c.sessionId());
                     SessionRecord open = records.get(k);
-                    if (open == null) {
-                        byte[] v = h.db.get(h.historyCf, k.bytes());
-                        open = v == null ? null : HistoryRecord.decode(c.deviceId(), c.sessionId(), v);
-                    }
-                    r = HistoryRecord.closed(open, c);
+                    r = HistoryRecord.closed(open != null ? open : stored.get(k), c);
                 }
                 records.put(new Key(r.deviceId(), r.sessionId()), r);
-                touched.add(r.deviceId());
             }
             try (WriteBatch wb = new WriteBatch()) {
                 for (Map.Entry<Key, SessionRecord> e : records.entrySet()) {
@@ -134,7 +163,7 @@ final class RocksDbSessionHistory implements SessionHistory {
                 }
                 h.db.write(writeOptions, wb);
             }
-            trim(h, touched);
+            trim(h, grown);
         } finally {
             h.exit();
         }
