@@ -34,6 +34,8 @@ import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.RocksDbMessageStore;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
 import io.tether.server.internal.history.MemorySessionHistory;
+import io.tether.server.internal.feed.Feed;
+import io.tether.server.internal.feed.FeedEvents;
 import io.tether.server.internal.history.SessionHistory;
 import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.MessageStore;
@@ -82,6 +84,11 @@ public final class TetherServer implements AutoCloseable {
     /** Keys the admin endpoint requires, or null when it is open (loopback, or insecureAdmin). */
     private final ApiKeys adminKeys;
     private AdminServer admin;
+    /**
+     * The application feed (messages, session events, command changes in one ordered log), or
+     * null when the store keeps none (a store of the application's own, or the feed turned off).
+     */
+    private final Feed feed;
     /** Each device's last sessions; {@link SessionHistory#OFF} with historySessions(0). */
     private final SessionHistory history;
     /** The admin dashboard's last closes of each reason; fed only when there is an admin endpoint. */
@@ -107,6 +114,12 @@ public final class TetherServer implements AutoCloseable {
         this.history = keep == 0 ? SessionHistory.OFF
                 : store instanceof RocksDbMessageStore rocks ? rocks.sessionHistory(keep, meters) : new MemorySessionHistory(keep);
         List<SessionListener> listeners = withApi(b.listeners);
+        this.feed = store instanceof RocksDbMessageStore rocks ? rocks.feed()
+                : store instanceof InMemoryMessageStore memory ? memory.feed() : null;
+        if (feed != null) {
+            listeners = new ArrayList<>(listeners);
+            listeners.add(new FeedEvents(feed));
+        }
         if (keep > 0) {
             listeners = new ArrayList<>(listeners);
             listeners.add(history);
@@ -338,6 +351,11 @@ public final class TetherServer implements AutoCloseable {
      */
     public synchronized InetSocketAddress apiAddress() {
         return api == null ? null : api.address();
+    }
+
+    /** The application feed, or null when the store keeps none. */
+    Feed feed() {
+        return feed;
     }
 
     /**
