@@ -152,6 +152,15 @@ public final class TetherServer implements AutoCloseable {
                     .description("write batches fsynced (0 with sync off)").register(meters);
             Gauge.builder("tether.store.queue", rocks, RocksDbMessageStore::pending)
                     .description("appends waiting for the store's writer").register(meters);
+            FunctionCounter.builder("tether.feed.events.lost", rocks, RocksDbMessageStore::feedEventsLost)
+                    .description("session events and command changes not put in the feed: the store was failed or closing")
+                    .register(meters);
+        }
+        if (feed != null) {
+            Gauge.builder("tether.feed.head", feed, Feed::head)
+                    .description("offset of the newest durable feed entry").register(meters);
+            Gauge.builder("tether.feed.unforwarded", feed, Feed::unforwardedBytes).baseUnit("bytes")
+                    .description("message and event bytes in the feed not yet forwarded to Kafka").register(meters);
         }
     }
 
