@@ -53,7 +53,8 @@ import java.util.function.Supplier;
 
 /**
  * The HTTP API (docs/API.md): JSON over HTTP/1.1 with keep-alive, for applications that send
- * devices commands through the ledger ({@link Commands}) and look at devices.
+ * devices commands through the ledger ({@link Commands}), look at devices, and read the
+ * application feed by cursor or as Server-Sent Events ({@link FeedEndpoints}).
  *
  * <p><b>Threads.</b> The API runs on an event-loop group of its own (accepting and I/O, as the
  * admin endpoint does), not on the gateway's: a flood of requests, or a slow TLS client, then
@@ -202,7 +203,7 @@ public final class ApiServer implements AutoCloseable {
         this.settings = s;
         Counter refused = Counter.builder("tether.api.connections.refused")
                 .description("API connections refused: too many open").register(s.meters());
-        this.feed = new FeedEndpoints(s.feed(), s.feedLimits(), s.meters());
+        this.feed = new FeedEndpoints(s.feed(), s.feedLimits(), s.meters(), s.ticker());
         this.shared = new ApiHandler.Shared(s, new RateLimiter(s.rate(), s.ticker()), s.meters(), feed);
         int threads = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
         this.group = s.transport().newGroup(threads, "tether-api");

@@ -33,6 +33,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -63,6 +65,7 @@ final class FeedEndpoints implements AutoCloseable {
     static final int MAX_PAGE_BYTES = 4 << 20;
     private static final Set<String> PAGE_PARAMETERS = Set.of("after", "limit", "kinds", "device");
     private static final Set<String> STREAM_PARAMETERS = Set.of("after", "kinds", "device");
+    private static final long WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     static final String FEED_OFF = "the application feed is off (--feed off): GET /v1/messages and GET /v1/stream "
             + "need it on";
 
@@ -71,11 +74,19 @@ final class FeedEndpoints implements AutoCloseable {
     private final ThreadPoolExecutor readers;
     private final AtomicInteger streams = new AtomicInteger();
     private final Counter busy;
+    private final LongSupplier ticker;
+    /** When a failed read was last logged at WARN: a failed store fails every read, and one line a minute says it. */
+    private final AtomicLong lastWarnNanos;
 
-    /** @param feed the feed, or null when it is off */
-    FeedEndpoints(Feed feed, ApiServer.FeedLimits limits, MeterRegistry meters) {
+    /**
+     * @param feed   the feed, or null when it is off
+     * @param ticker nanoseconds, for spacing the warnings of a feed that cannot be read
+     */
+    FeedEndpoints(Feed feed, ApiServer.FeedLimits limits, MeterRegistry meters, LongSupplier ticker) {
         this.feed = feed;
         this.limits = limits;
+        this.ticker = ticker;
+        this.lastWarnNanos = new AtomicLong(ticker.getAsLong() - WARN_EVERY_NANOS);
         AtomicInteger n = new AtomicInteger();
         this.readers = new ThreadPoolExecutor(limits.readers(), limits.readers(), 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(limits.readQueue()), r -> {
@@ -353,8 +364,19 @@ final class FeedEndpoints implements AutoCloseable {
         return res;
     }
 
-    static FullHttpResponse unavailable(IOException e, String instance) {
-        log.warn("the application feed cannot be read: {}", e.toString());
+    /** Logs a failed read: at WARN once a minute at most, else at DEBUG. Any thread. */
+    void readFailed(String what, Exception e) {
+        long now = ticker.getAsLong();
+        long last = lastWarnNanos.get();
+        if (now - last >= WARN_EVERY_NANOS && lastWarnNanos.compareAndSet(last, now)) {
+            log.warn("{}: the application feed cannot be read: {} (said at most once a minute)", what, e.toString());
+        } else {
+            log.debug("{}: the application feed cannot be read: {}", what, e.toString());
+        }
+    }
+
+    private FullHttpResponse unavailable(IOException e, String instance) {
+        readFailed("GET /v1/messages", e);
         FullHttpResponse res = ApiHandler.problemResponse(Problem.STORE_UNAVAILABLE, "the application feed cannot be "
                 + "read: " + e.getMessage(), instance);
         res.headers().set(HttpHeaderNames.RETRY_AFTER, "5");

@@ -167,8 +167,7 @@ final class SseStream extends ChannelInboundHandlerAdapter {
         if (c.failure != null) {
             // The client reconnects (EventSource does by itself) from its Last-Event-ID: nothing
             // is lost, and a store that recovers serves it again.
-            log.warn("GET /v1/stream to {} ends: the application feed cannot be read: {}", ctx.channel().remoteAddress(),
-                    c.failure.toString());
+            endpoints.readFailed("GET /v1/stream to " + ctx.channel().remoteAddress() + " ends", c.failure);
             ctx.close();
             return;
         }

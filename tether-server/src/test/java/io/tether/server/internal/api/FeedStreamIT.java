@@ -100,7 +100,14 @@ class FeedStreamIT {
         for (int i = 0; i < before; i++) {
             append(feed, i);
         }
-        start(feed);
+        java.util.Set<String> readOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        start(new FeedMessagesIT.DelegatingFeed(feed) {
+            @Override
+            public List<Entry> read(long after, int max) throws IOException {
+                readOn.add(Thread.currentThread().getName().replaceAll("[0-9]+$", ""));
+                return super.read(after, max);
+            }
+        });
         SseClient c = open("", null);
         assertThat(c.status).as(c.problem).isEqualTo(200);
         assertThat(c.contentType).isEqualTo("text/event-stream");
@@ -131,6 +138,8 @@ class FeedStreamIT {
             assertThat(m.get("seq").asLong()).isEqualTo(i / 5 + 1);
         }
         assertThat(c.next(Duration.ofMillis(300))).as("nothing more").isNull();
+        assertThat(readOn).as("threads that read the feed: neither an event loop nor the appending thread")
+                .containsExactly("tether-api-feed-");
     }
 
     @Test
@@ -207,6 +216,32 @@ class FeedStreamIT {
 
         assertThat(feed.listeners.get()).isZero();
         await().atMost(WAIT).until(c::ended);
+    }
+
+    @Test
+    void aFeedThatFailsMidStream_endsTheStream_andReleasesIt() throws Exception {
+        MemoryFeed inner = new MemoryFeed(100);
+        append(inner, 0);
+        java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean();
+        CountingFeed feed = new CountingFeed(new FeedMessagesIT.DelegatingFeed(inner) {
+            @Override
+            public List<Entry> read(long after, int max) throws IOException {
+                if (failing.get()) {
+                    throw new IOException("store failed");
+                }
+                return super.read(after, max);
+            }
+        });
+        start(feed);
+        SseClient c = open("", null);
+        take(c, 1);
+
+        failing.set(true);
+        append(inner, 1);
+
+        await().atMost(WAIT).until(c::ended);
+        assertThat(feed.listeners.get()).isZero();
+        assertThat(c.lastEventId()).as("where an EventSource resumes once the store is back").isEqualTo("1");
     }
 
     @Test
