@@ -181,10 +181,11 @@ public final class TetherServer implements AutoCloseable {
     }
 
     private ApiServer startApi() {
-        return ApiServer.start(new ApiServer.Settings(apiConfig.address(), apiConfig.tls() == null ? null : apiConfig.tls().context(),
+        ApiServer.Settings s = new ApiServer.Settings(apiConfig.address(), apiConfig.tls() == null ? null : apiConfig.tls().context(),
                 apiConfig.keys() == null ? null : apiConfig.keys().file(), apiConfig.rate(), config.maxFrameLength(),
                 this::commands, apiConfig.directory(), transport, meters, context.clock, System::nanoTime,
-                ApiServer.Limits.DEFAULT));
+                ApiServer.Limits.DEFAULT);
+        return ApiServer.start(feed == null ? s : s.withFeed(feed, ApiServer.FeedLimits.DEFAULT));
     }
 
     public static Builder builder() {

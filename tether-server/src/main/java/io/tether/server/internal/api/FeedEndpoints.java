@@ -47,7 +47,7 @@ import java.util.stream.Collectors;
  * that finds the queue full is answered 503 {@code feed-busy} at once; a stream retries shortly.
  * Pages and events are encoded to JSON on the readers too; the event loop only writes bytes.
  *
- * <p>Thread-safe. With no feed ({@code --feed off}), both endpoints answer 404.
+ * <p>Thread-safe. With no feed ({@code --no-feed}), both endpoints answer 404.
  */
 final class FeedEndpoints implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FeedEndpoints.class);
@@ -66,7 +66,7 @@ final class FeedEndpoints implements AutoCloseable {
     private static final Set<String> PAGE_PARAMETERS = Set.of("after", "limit", "kinds", "device");
     private static final Set<String> STREAM_PARAMETERS = Set.of("after", "kinds", "device");
     private static final long WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
-    static final String FEED_OFF = "the application feed is off (--feed off): GET /v1/messages and GET /v1/stream "
+    static final String FEED_OFF = "the application feed is off (--no-feed): GET /v1/messages and GET /v1/stream "
             + "need it on";
 
     private final Feed feed;

@@ -40,7 +40,7 @@ final class ApiFixture implements AutoCloseable {
     ApiServer server;
     /** The connection bounds the next {@link #start} uses. */
     ApiServer.Limits limits = ApiServer.Limits.DEFAULT;
-    /** The application feed the next {@link #start} serves, or null for none (--feed off). */
+    /** The application feed the next {@link #start} serves, or null for none (--no-feed). */
     io.tether.server.internal.feed.Feed feed;
     /** The feed endpoints' bounds the next {@link #start} uses. */
     ApiServer.FeedLimits feedLimits = ApiServer.FeedLimits.DEFAULT;

@@ -271,8 +271,8 @@ class FeedMessagesIT {
     void withTheFeedOff_bothEndpointsAre404_sayingSo() {
         start(null);
 
-        assertProblem(api.get("/v1/messages"), 404, "not-found", "the application feed is off (--feed off)");
-        assertProblem(api.get("/v1/stream"), 404, "not-found", "the application feed is off (--feed off)");
+        assertProblem(api.get("/v1/messages"), 404, "not-found", "the application feed is off (--no-feed)");
+        assertProblem(api.get("/v1/stream"), 404, "not-found", "the application feed is off (--no-feed)");
     }
 
     @Test

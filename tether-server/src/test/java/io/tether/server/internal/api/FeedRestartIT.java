@@ -6,7 +6,6 @@ import io.tether.server.ApiKeys;
 import io.tether.server.MessageStores;
 import io.tether.server.TetherServer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +39,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (TetherServer.feed() lands with the store's feed). Until then both endpoints answer 404 "the
  * application feed is off", and this test is disabled.
  */
-@Disabled("needs TetherServer.feed() passed to the API (issue 14: the RocksDB store's feed is not on this branch yet)")
 class FeedRestartIT {
     private static final int DEVICES = 5, PER_DEVICE_PER_RUN = 200;
     private static final Duration WAIT = Duration.ofSeconds(10);
