@@ -39,8 +39,8 @@ final class RocksDbCommandJournal implements CommandJournal {
     private final WriteOptions writeOptions;
     private final BatchWriter<Item> writer;
     private final Map<String, Command> unwritten = new ConcurrentHashMap<>();
-    /** The same records by "device\0seq": a RESULT finds its command by seq. */
-    private final Map<String, Command> unwrittenBySeq = new ConcurrentHashMap<>();
+    /** The same records by device and seq: a RESULT finds its command by seq. */
+    private final Map<SeqKey, Command> unwrittenBySeq = new ConcurrentHashMap<>();
     /** Idempotency keys ("device\0key") of unwritten new commands → id. */
     private final Map<String, String> unwrittenKeys = new ConcurrentHashMap<>();
 
@@ -251,8 +251,12 @@ final class RocksDbCommandJournal implements CommandJournal {
         }
     }
 
-    private static String seqKey(String deviceId, long seq) {
-        return deviceId + '\0' + seq;
+    /** A record key, not a concatenated string: the ledger writes four records per command, each put and removed here. */
+    private record SeqKey(String deviceId, long seq) {
+    }
+
+    private static SeqKey seqKey(String deviceId, long seq) {
+        return new SeqKey(deviceId, seq);
     }
 
     private static Command decode(byte[] key, byte[] value) {
