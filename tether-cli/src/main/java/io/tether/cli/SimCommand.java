@@ -36,8 +36,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -343,15 +341,11 @@ public final class SimCommand implements Callable<Integer> {
                     t.setDaemon(true);
                     return t;
                 });
-        // Handlers that answer at once share two threads; with --command-delay each device has its
-        // own thread, as independent devices would (a sleeping handler must not hold up the others).
-        ExecutorService commandThreads = commandReply != null && commandDelay.isZero()
-                ? Executors.newFixedThreadPool(2, r -> {
-                    Thread t = new Thread(r, "sim-commands");
-                    t.setDaemon(true);
-                    return t;
-                })
-                : null;
+        // Handlers that answer at once run on the devices' event loops: a hand-off to another thread
+        // and back cost more than the answer (in bench/commands, the simulator's CPU per command
+        // was most of that). With --command-delay each device has its own thread, as independent
+        // devices would (a sleeping handler must not hold up the others).
+        boolean commandsInline = commandReply != null && commandDelay.isZero();
         Semaphore inFlight = new Semaphore(concurrency);
         long end = System.nanoTime() + duration.toNanos();
         for (int i = 0; i < devices; i++) {
@@ -387,8 +381,8 @@ public final class SimCommand implements Callable<Integer> {
             if (run.clientTls != null) {
                 b.tls(run.clientTls);
             }
-            if (commandThreads != null) {
-                b.onCommand(commandHandler(commandReply, commandDelay), commandThreads);
+            if (commandsInline) {
+                b.onCommandInline(commandHandler(commandReply, commandDelay));
             } else if (commandReply != null) {
                 b.onCommand(commandHandler(commandReply, commandDelay));
             }
@@ -428,9 +422,6 @@ public final class SimCommand implements Callable<Integer> {
         }
         if (commandReply != null) {
             run.commandStats = clients.stream().map(TetherClient::stats).reduce(ClientStats.ZERO, ClientStats::plus);
-        }
-        if (commandThreads != null) {
-            commandThreads.shutdownNow();
         }
         if (pacer != null) {
             pacer.shutdownNow();

@@ -34,6 +34,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -125,6 +126,8 @@ final class ClientCore {
     /** One worker at most, so commands run in order; it exits when idle, so idle clients hold no thread. */
     /** Runs the handler: the client's own thread, or a {@link SerialExecutor} over the application's executor. */
     private final Executor commandExecutor;
+    /** The handler runs on the event loop ({@link TetherClient.Builder#onCommandInline}). */
+    private final boolean commandInline;
     private volatile boolean commandsStopping;
     /** The RESULT payload the current server takes (its WELCOME's maximum frame length). */
     private volatile int maxResultPayload = MAX_RESULT_PAYLOAD_LENGTH;
@@ -178,7 +181,9 @@ final class ClientCore {
             }
             throw e;
         }
-        if (commandHandler != null && config.commandExecutor() != null) {
+        if (commandHandler != null && config.commandExecutor() == INLINE) {
+            commandExecutor = null; // onCommand runs the handler itself
+        } else if (commandHandler != null && config.commandExecutor() != null) {
             commandExecutor = new SerialExecutor(config.commandExecutor());
         } else if (commandHandler != null) {
             String name = "tether-commands-" + config.deviceId();
@@ -192,6 +197,7 @@ final class ClientCore {
         } else {
             commandExecutor = null;
         }
+        commandInline = commandHandler != null && config.commandExecutor() == INLINE;
         if (outboxFile != null) {
             outboxFile.start("tether-outbox-" + config.deviceId(), this::onJournalDurable, this::onJournalFailed);
         }
@@ -606,6 +612,11 @@ final class ClientCore {
      *
      * @return the COMMAND_ACK to write now, or null
      */
+    /** Marks {@link TetherClient.Builder#onCommandInline}: never runs a task. */
+    static final Executor INLINE = task -> {
+        throw new UnsupportedOperationException("runs nothing: a marker for onCommandInline");
+    };
+
     Frame.CommandAck onCommand(Frame.Command c) {
         counters.commandsReceived++;
         if (c.seq() <= lastAccepted) {
@@ -614,6 +625,14 @@ final class ClientCore {
         }
         lastAccepted = c.seq();
         DeviceCommand command = new DeviceCommand(c.seq(), c.payload());
+        if (commandInline) {
+            Optional<Frame.Result> result = run(command);
+            if (result != null) {
+                // Written now, flushed with the rest of this read (channelReadComplete).
+                commandDone(command.seq(), result.orElse(null), false);
+            }
+            return null;
+        }
         try {
             commandExecutor.execute(() -> process(command));
         } catch (RejectedExecutionException e) {
@@ -624,8 +643,25 @@ final class ClientCore {
 
     /** Command thread: runs the handler, records the outcome durably, then acknowledges on the event loop. */
     private void process(DeviceCommand command) {
-        if (commandsStopping) {
+        Optional<Frame.Result> result = run(command);
+        if (result == null) {
             return;
+        }
+        Frame.Result frame = result.orElse(null);
+        try {
+            loop.execute(() -> commandDone(command.seq(), frame, true));
+        } catch (RejectedExecutionException ignored) {
+            // The client is gone; with a file, the next one knows the command was processed.
+        }
+    }
+
+    /**
+     * Runs the handler and records the outcome (durably, with an outbox file): the RESULT to send,
+     * empty for none, or null if the command must not be acknowledged (closing, or not recorded).
+     */
+    private Optional<Frame.Result> run(DeviceCommand command) {
+        if (commandsStopping) {
+            return null;
         }
         CommandResult result;
         try {
@@ -655,18 +691,14 @@ final class ClientCore {
             // Durable before the COMMAND_ACK: once the server may hold the ACK, a restart must know.
             long ticket = outboxFile.processed(command.seq(), status, payload);
             if (ticket < 0 || !outboxFile.awaitWritten(ticket)) {
-                return; // closing or failed: unacknowledged, so the server sends it again
+                return null; // closing or failed: unacknowledged, so the server sends it again
             }
         }
-        Frame.Result frame = status < 0 ? null : new Frame.Result(command.seq(), status, payload);
-        try {
-            loop.execute(() -> onCommandDone(command.seq(), frame));
-        } catch (RejectedExecutionException ignored) {
-            // The client is gone; with a file, the next one knows the command was processed.
-        }
+        return status < 0 ? Optional.empty() : Optional.of(new Frame.Result(command.seq(), status, payload));
     }
 
-    private void onCommandDone(long seq, Frame.Result result) {
+    /** Event loop: the command is processed; acknowledges it and sends its result (flushed now, or with the read). */
+    private void commandDone(long seq, Frame.Result result, boolean flush) {
         lastProcessed = Math.max(lastProcessed, seq);
         counters.commandsProcessed++;
         if (result != null) {
@@ -679,7 +711,11 @@ final class ClientCore {
                 conn.write(result);
                 counters.resultsSent++;
             }
-            conn.flush();
+            if (flush) {
+                conn.flush();
+            } else {
+                conn.flushLater();
+            }
         }
         // Not connected: the server resends the command to the next session, which acknowledges it
         // as a duplicate; the result goes out after that session's WELCOME.

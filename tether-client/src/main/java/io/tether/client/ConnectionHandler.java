@@ -97,6 +97,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         ctx.flush();
     }
 
+    /** Flushes with the ACKs of the read being handled ({@link #channelReadComplete}). */
+    void flushLater() {
+        flushPending = true;
+    }
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;

@@ -636,6 +636,22 @@ public final class TetherClient implements AutoCloseable {
         }
 
         /**
+         * Processes commands as {@link #onCommand} says, but on the client's event loop, as each
+         * COMMAND frame is read: no thread hand-off, and the COMMAND_ACK and RESULT of the commands
+         * of one read go out in one write. Only for a handler that returns at once and never
+         * blocks (a canned answer, a value put in a queue): while it runs, this client (and every
+         * client sharing its event loop) reads, writes and keeps its heartbeats waiting. Not with
+         * {@link #outboxFile}, whose write the acknowledgement waits for.
+         *
+         * @throws IllegalStateException from {@link #build()} if an {@link #outboxFile} is set too
+         */
+        public Builder onCommandInline(CommandHandler handler) {
+            commandHandler = Objects.requireNonNull(handler, "handler");
+            commandExecutor = ClientCore.INLINE;
+            return this;
+        }
+
+        /**
          * Runs the client on a group of threads shared with other clients; the client picks one of
          * its event loops and stays there, and never closes the group. Default: the client runs
          * its own one-thread group and stops it on close.
@@ -731,6 +747,11 @@ public final class TetherClient implements AutoCloseable {
                     && (localAddress instanceof Inet4Address) != (target.getAddress() instanceof Inet4Address)) {
                 throw new IllegalStateException("localAddress " + localAddress.getHostAddress()
                         + " and target " + target.getAddress().getHostAddress() + " are of different IP families");
+            }
+            if (commandExecutor == ClientCore.INLINE && outboxFile != null) {
+                throw new IllegalStateException("onCommandInline cannot be used with outboxFile: recording a command in "
+                        + "the file waits for the disk, which an event loop must not do (use onCommand(handler) or "
+                        + "onCommand(handler, executor))");
             }
             if (group != null && group.isClosed()) {
                 throw new IllegalStateException("group is closed (close clients before their ClientGroup)");

@@ -268,6 +268,35 @@ class CommandTest {
     }
 
     @Test
+    void inline_handlerRunsOnTheEventLoop_inOrderOnce_withAcksAndResults() {
+        TetherClient c = start(builder().onCommandInline(this::ok));
+        CommandServer.Conn conn = server.session(0);
+        for (long seq = 1; seq <= 3; seq++) {
+            conn.command(seq, "cmd-" + seq);
+        }
+        for (long seq = 1; seq <= 3; seq++) {
+            assertThat(conn.next(Frame.CommandAck.class).seq()).isEqualTo(seq);
+            Frame.Result r = conn.next(Frame.Result.class);
+            assertThat(r.seq()).isEqualTo(seq);
+            assertThat(text(r.payload())).isEqualTo("ok-" + seq);
+            conn.send(new Frame.ResultAck(seq));
+        }
+        conn.command(2, "cmd-2"); // a resend: acknowledged again, not processed
+        assertThat(conn.next(Frame.CommandAck.class).seq()).isEqualTo(3);
+        assertThat(processed).containsExactly(1L, 2L, 3L);
+        assertThat(handlerThreads).allMatch(t -> t instanceof FastThreadLocalThread);
+        await().atMost(FakeServer.WAIT).until(() -> c.stats().resultsAcked() == 3);
+    }
+
+    @Test
+    void inline_withAnOutboxFile_isRefusedByBuild(@TempDir Path dir) {
+        TetherClient.Builder b = builder().onCommandInline(this::ok).outboxFile(dir.resolve("outbox"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(b::build)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("onCommandInline cannot be used with outboxFile");
+    }
+
+    @Test
     void aServerWithoutVersion2_isUsedWithVersion1() {
         TetherClient c = start(builder().onCommand(this::ok));
         CommandServer.Conn old = server.accept();

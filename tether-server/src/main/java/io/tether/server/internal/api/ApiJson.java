@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import io.tether.server.Command;
 import io.tether.server.CommandState;
+import io.tether.server.internal.json.JsonText;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,9 +17,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.Base64;
 import java.util.List;
 
@@ -31,9 +29,6 @@ final class ApiJson {
             // The body is bounded by the aggregator; this bounds what a hostile one can make the parser build.
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).build())
             .build();
-    /** RFC 3339, UTC, always with milliseconds (Instant.toString drops a zero fraction). */
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'")
-            .withZone(ZoneOffset.UTC);
 
     private ApiJson() {
     }
@@ -54,11 +49,21 @@ final class ApiJson {
 
     /** Epoch ms as RFC 3339 UTC with milliseconds; 0 (it has not happened) as null. */
     static String time(long epochMillis) {
-        return epochMillis == 0 ? null : TIME.format(Instant.ofEpochMilli(epochMillis));
+        return epochMillis == 0 ? null : JsonText.time(epochMillis);
     }
 
     /** The bytes as a string when they are valid UTF-8, else null. */
     static String utf8OrNull(byte[] bytes) {
+        boolean ascii = true;
+        for (byte b : bytes) {
+            if (b < 0) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            return new String(bytes, StandardCharsets.US_ASCII); // no decoder to make for the common case
+        }
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
@@ -67,54 +72,68 @@ final class ApiJson {
         }
     }
 
+    /**
+     * A command as the API shows it. Written by hand, not with a generator: every accepted command
+     * is answered with one, and a generator per answer plus java.time's formatter were a large part
+     * of the API thread's samples in a profile of bench/commands.
+     */
     static byte[] command(Command c) {
-        return write(g -> writeCommand(g, c));
+        StringBuilder b = new StringBuilder(512);
+        appendCommand(b, c);
+        return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     static byte[] commands(List<Command> list) {
-        return write(g -> {
-            g.writeStartObject();
-            g.writeArrayFieldStart("commands");
-            for (Command c : list) {
-                writeCommand(g, c);
-            }
-            g.writeEndArray();
-            g.writeEndObject();
-        });
-    }
-
-    private static void writeCommand(JsonGenerator g, Command c) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("id", c.id());
-        g.writeStringField("deviceId", c.deviceId());
-        g.writeNumberField("seq", c.seq());
-        g.writeStringField("state", c.state().name());
-        writePayload(g, c.payload());
-        g.writeStringField("idempotencyKey", c.idempotencyKey());
-        g.writeStringField("createdAt", time(c.createdAtMillis()));
-        g.writeStringField("expiresAt", time(c.expiresAtMillis()));
-        g.writeStringField("sentAt", time(c.sentAtMillis()));
-        g.writeStringField("deliveredAt", time(c.deliveredAtMillis()));
-        g.writeStringField("finishedAt", time(c.finishedAtMillis()));
-        g.writeNumberField("attempts", c.attempts());
-        if (c.state() == CommandState.SUCCEEDED || c.state() == CommandState.FAILED) {
-            g.writeObjectFieldStart("result");
-            g.writeStringField("status", c.state().name());
-            writePayload(g, c.result() == null ? new byte[0] : c.result());
-            g.writeEndObject();
-        } else {
-            g.writeNullField("result");
+        StringBuilder b = new StringBuilder(64 + 512 * list.size()).append("{\"commands\":[");
+        for (int i = 0; i < list.size(); i++) {
+            appendCommand(i == 0 ? b : b.append(','), list.get(i));
         }
-        g.writeStringField("detail", c.detail());
-        g.writeEndObject();
+        return b.append("]}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private static void writePayload(JsonGenerator g, byte[] payload) throws IOException {
-        g.writeStringField("payload", Base64.getEncoder().encodeToString(payload));
+    private static void appendCommand(StringBuilder b, Command c) {
+        b.append('{');
+        string(b, "id", c.id()).append(',');
+        string(b, "deviceId", c.deviceId()).append(',');
+        JsonText.appendName(b, "seq").append(c.seq()).append(',');
+        JsonText.appendName(b, "state").append('"').append(c.state().name()).append("\",");
+        appendPayload(b, c.payload()).append(',');
+        string(b, "idempotencyKey", c.idempotencyKey()).append(',');
+        time(b, "createdAt", c.createdAtMillis()).append(',');
+        time(b, "expiresAt", c.expiresAtMillis()).append(',');
+        time(b, "sentAt", c.sentAtMillis()).append(',');
+        time(b, "deliveredAt", c.deliveredAtMillis()).append(',');
+        time(b, "finishedAt", c.finishedAtMillis()).append(',');
+        JsonText.appendName(b, "attempts").append(c.attempts()).append(',');
+        JsonText.appendName(b, "result");
+        if (c.state() == CommandState.SUCCEEDED || c.state() == CommandState.FAILED) {
+            b.append('{');
+            JsonText.appendName(b, "status").append('"').append(c.state().name()).append("\",");
+            appendPayload(b, c.result() == null ? new byte[0] : c.result()).append('}');
+        } else {
+            b.append("null");
+        }
+        string(b.append(','), "detail", c.detail()).append('}');
+    }
+
+    /** {@code "name":"value"}, or {@code "name":null}. */
+    private static StringBuilder string(StringBuilder b, String name, String value) {
+        JsonText.appendName(b, name);
+        return value == null ? b.append("null") : JsonText.appendString(b, value);
+    }
+
+    private static StringBuilder time(StringBuilder b, String name, long epochMillis) {
+        JsonText.appendName(b, name);
+        return epochMillis == 0 ? b.append("null") : JsonText.appendTime(b.append('"'), epochMillis, true).append('"');
+    }
+
+    private static StringBuilder appendPayload(StringBuilder b, byte[] payload) {
+        JsonText.appendName(b, "payload").append('"').append(Base64.getEncoder().encodeToString(payload)).append('"');
         String text = utf8OrNull(payload);
         if (text != null) {
-            g.writeStringField("payloadText", text);
+            JsonText.appendString(JsonText.appendName(b.append(','), "payloadText"), text);
         }
+        return b;
     }
 
     static byte[] problem(Problem p, String detail, String instance) {

@@ -134,12 +134,19 @@ public final class ApiKeyFile {
         return HexFormat.of().formatHex(sha256(key));
     }
 
-    private static byte[] sha256(String s) {
+    /** One digest per thread: looking the algorithm up for every request cost more than hashing the key. */
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
+    });
+
+    private static byte[] sha256(String s) {
+        MessageDigest d = SHA256.get();
+        d.reset();
+        return d.digest(s.getBytes(StandardCharsets.UTF_8));
     }
 
     /**

@@ -35,7 +35,9 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -87,7 +89,13 @@ public final class CommandLedger implements Commands, AutoCloseable {
     private final Clock clock;
     private final Supplier<StoreHealth> health;
     private final List<SessionListener> listeners;
-    private final ScheduledThreadPoolExecutor thread;
+    /**
+     * The ledger's thread: a plain FIFO queue, not a scheduled executor, whose heap costs a sift up
+     * and down and a task wrapper per event (four events per command). Timed work (the expiry
+     * sweep, ?wait timeouts) comes from {@link #timer}, which only hands it over.
+     */
+    private final ThreadPoolExecutor thread;
+    private final ScheduledThreadPoolExecutor timer;
     private final Ulid ulid = new Ulid();
     /** Read by {@link #open} from any thread; the values' fields only on the ledger thread (except openCount). */
     private final Map<String, Device> devices = new ConcurrentHashMap<>();
@@ -111,12 +119,17 @@ public final class CommandLedger implements Commands, AutoCloseable {
         this.clock = clock;
         this.health = health;
         this.listeners = List.copyOf(listeners);
-        this.thread = new ScheduledThreadPoolExecutor(1, r -> {
+        this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "tether-commands");
             t.setDaemon(true);
             return t;
         });
-        thread.setRemoveOnCancelPolicy(true);
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "tether-commands-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.setRemoveOnCancelPolicy(true);
         CommandState[] states = CommandState.values();
         this.transitions = new Counter[states.length];
         for (CommandState s : states) {
@@ -165,7 +178,7 @@ public final class CommandLedger implements Commands, AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while reading the command ledger", e);
         }
-        thread.scheduleWithFixedDelay(this::sweep, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(() -> execute(this::sweep), SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
         return this;
     }
 
@@ -197,7 +210,7 @@ public final class CommandLedger implements Commands, AutoCloseable {
             } else {
                 Waiter w = new Waiter(f);
                 waiters.computeIfAbsent(id, k -> new ArrayList<>()).add(w);
-                w.timeout = thread.schedule(() -> {
+                w.timeout = timer.schedule(() -> execute(() -> {
                     List<Waiter> ws = waiters.get(id);
                     if (ws != null && ws.remove(w)) {
                         if (ws.isEmpty()) {
@@ -209,7 +222,7 @@ public final class CommandLedger implements Commands, AutoCloseable {
                             f.completeExceptionally(e);
                         }
                     }
-                }, wait.toMillis(), TimeUnit.MILLISECONDS);
+                }), wait.toMillis(), TimeUnit.MILLISECONDS);
             }
         });
         return f;
@@ -684,6 +697,7 @@ public final class CommandLedger implements Commands, AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        timer.shutdownNow();
         thread.shutdown();
         try {
             if (!thread.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -13,6 +13,7 @@ import org.rocksdb.WriteOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,8 +40,8 @@ final class RocksDbCommandJournal implements CommandJournal {
     private final WriteOptions writeOptions;
     private final BatchWriter<Item> writer;
     private final Map<String, Command> unwritten = new ConcurrentHashMap<>();
-    /** The same records by "device\0seq": a RESULT finds its command by seq. */
-    private final Map<String, Command> unwrittenBySeq = new ConcurrentHashMap<>();
+    /** The same records by device and seq: a RESULT finds its command by seq. */
+    private final Map<SeqKey, Command> unwrittenBySeq = new ConcurrentHashMap<>();
     /** Idempotency keys ("device\0key") of unwritten new commands → id. */
     private final Map<String, String> unwrittenKeys = new ConcurrentHashMap<>();
 
@@ -79,12 +80,25 @@ final class RocksDbCommandJournal implements CommandJournal {
         if (!handle.enter()) {
             throw new IllegalStateException("store closed: " + handle.dir);
         }
+        // A batch is written atomically, so of several records of one command in it (DELIVERED and
+        // SUCCEEDED usually arrive together) only the last needs its put: no reader, and no
+        // restart, can see the ones before it.
+        Map<SeqKey, Command> last = new HashMap<>(batch.size() * 2);
+        for (Item item : batch) {
+            last.put(seqKey(item.command.deviceId(), item.command.seq()), item.command);
+        }
         try (WriteBatch wb = new WriteBatch()) {
             for (Item item : batch) {
                 Command c = item.command;
+                boolean superseded = last.get(seqKey(c.deviceId(), c.seq())) != c;
+                if (superseded && !item.created) {
+                    continue;
+                }
                 byte[] device = StoreLayout.deviceBytes(c.deviceId());
                 byte[] commandKey = commandKey(device, c.seq());
-                wb.put(handle.commandsCf, commandKey, CommandRecord.encode(c));
+                if (!superseded) {
+                    wb.put(handle.commandsCf, commandKey, CommandRecord.encode(c));
+                }
                 if (item.created) {
                     byte[] ref = new byte[commandKey.length - 1];
                     System.arraycopy(commandKey, 1, ref, 0, ref.length);
@@ -251,8 +265,12 @@ final class RocksDbCommandJournal implements CommandJournal {
         }
     }
 
-    private static String seqKey(String deviceId, long seq) {
-        return deviceId + '\0' + seq;
+    /** A record key, not a concatenated string: the ledger writes four records per command, each put and removed here. */
+    private record SeqKey(String deviceId, long seq) {
+    }
+
+    private static SeqKey seqKey(String deviceId, long seq) {
+        return new SeqKey(deviceId, seq);
     }
 
     private static Command decode(byte[] key, byte[] value) {
