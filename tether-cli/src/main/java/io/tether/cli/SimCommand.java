@@ -336,7 +336,7 @@ public final class SimCommand implements Callable<Integer> {
     private void runClients(Run run) throws Exception {
         List<TetherClient> clients = new ArrayList<>(devices);
         java.util.concurrent.ScheduledExecutorService pacer = interval.isZero() ? null
-                : Executors.newSingleThreadScheduledExecutor(r -> {
+                : java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                     Thread t = new Thread(r, "sim-pacer");
                     t.setDaemon(true);
                     return t;
