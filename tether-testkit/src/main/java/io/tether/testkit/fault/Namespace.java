@@ -77,10 +77,21 @@ public final class Namespace {
     }
 
     ExecResult run(List<String> command, String stdin, Duration timeout) {
+        return Shell.run(commandLine(command), stdin, timeout);
+    }
+
+    /**
+     * The command line that runs {@code command} inside this namespace, for a caller that starts
+     * and ends the process itself (as {@code io.tether.testkit.kafka.KafkaBroker} does). {@code ip
+     * netns exec} replaces itself with the command, so the started process's pid is the
+     * command's own and a signal sent to it reaches the command. The process is not the lab's:
+     * closing the lab still ends it, with everything else left inside the namespace.
+     */
+    public List<String> commandLine(List<String> command) {
         List<String> full = new ArrayList<>(command.size() + 4);
         full.addAll(List.of("ip", "netns", "exec", name));
         full.addAll(command);
-        return Shell.run(full, stdin, timeout);
+        return full;
     }
 
     /**
