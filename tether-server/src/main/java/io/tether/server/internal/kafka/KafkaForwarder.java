@@ -126,6 +126,7 @@ public final class KafkaForwarder implements AutoCloseable {
 
     private Producer<byte[], byte[]> producer; // forwarder thread only
     private boolean topicsReady;               // forwarder thread only
+    private int abortsInARow;                  // forwarder thread only
     private long failingSinceNanos;            // forwarder thread only
     private volatile long position;
     private volatile State state = State.CONNECTING;
@@ -278,9 +279,21 @@ public final class KafkaForwarder implements AutoCloseable {
             sink.prepareTopics();
             topicsReady = true;
         }
-        producer = sink.newProducer();
-        producer.initTransactions();
-        long stored = sink.committedPosition();
+        Producer<byte[], byte[]> p = sink.newProducer();
+        long stored;
+        try {
+            p.initTransactions();
+            stored = sink.committedPosition();
+        } catch (Exception e) {
+            // Not usable until its position is known: the next attempt starts from a new producer.
+            try {
+                p.close(Duration.ZERO);
+            } catch (RuntimeException again) {
+                log.debug("closing the kafka producer: {}", again.toString());
+            }
+            throw e;
+        }
+        producer = p;
         long head = feed.head();
         long start;
         if (stored < 0) {
@@ -371,11 +384,18 @@ public final class KafkaForwarder implements AutoCloseable {
             try {
                 p.abortTransaction();
                 aborted.increment();
+                // An abortable error that keeps coming back may live in the producer's state:
+                // start over with a new one (which re-reads the position) rather than loop.
+                if (++abortsInARow >= 3) {
+                    abortsInARow = 0;
+                    closeProducer(Duration.ZERO);
+                }
             } catch (KafkaException again) {
                 closeProducer(Duration.ZERO);
             }
             throw e;
         }
+        abortsInARow = 0;
         position = last;
         feed.forwarded(last);
         lastCommitAt = clock.millis();
