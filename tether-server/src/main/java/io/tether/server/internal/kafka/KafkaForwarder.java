@@ -216,7 +216,9 @@ public final class KafkaForwarder implements AutoCloseable {
         LockSupport.unpark(thread);
         try {
             if (thread.isAlive()) {
-                thread.join(Math.max(1, wait.toMillis()));
+                // A failing forwarder has no transaction worth waiting for: its blocked call
+                // (initTransactions against a dead broker) would only delay the shutdown.
+                thread.join(state == State.FAILING ? 1 : Math.max(1, wait.toMillis()));
                 if (thread.isAlive()) {
                     thread.interrupt();
                     thread.join(5_000);

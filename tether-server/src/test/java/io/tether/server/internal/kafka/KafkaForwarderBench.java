@@ -1,0 +1,172 @@
+package io.tether.server.internal.kafka;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.tether.server.KafkaOptions;
+import io.tether.server.MessageStore;
+import io.tether.server.MessageStores;
+import io.tether.server.internal.feed.MemoryFeed;
+import io.tether.testkit.kafka.KafkaBroker;
+import io.tether.testkit.kafka.ReadCommittedChecker;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The forwarder's throughput, for bench/kafka (not a test: surefire runs *Test and *IT only).
+ * In one run, on one machine: (A) the local store alone, 100-byte messages appended to the RocksDB
+ * store with fsync as devices' messages are; (B) the forwarder moving the same number of 100-byte
+ * message entries from the feed into a real broker on this machine, for each compression type
+ * asked for; then a read_committed consumer counts what arrived. Prints one JSON object.
+ *
+ * <p>Arguments: {@code --messages N} (default 500,000), {@code --devices N} (1,000),
+ * {@code --compression none,lz4}, {@code --dir DIR} (target/kafka-bench), {@code --no-verify}.
+ */
+public final class KafkaForwarderBench {
+    private KafkaForwarderBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int messages = 500_000;
+        int devices = 1_000;
+        String compression = "none,lz4";
+        Path dir = Path.of("target", "kafka-bench");
+        boolean verify = true;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--messages" -> messages = Integer.parseInt(args[++i]);
+                case "--devices" -> devices = Integer.parseInt(args[++i]);
+                case "--compression" -> compression = args[++i];
+                case "--dir" -> dir = Path.of(args[++i]);
+                case "--no-verify" -> verify = false;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Path run = dir.resolve("run-" + System.currentTimeMillis());
+        Files.createDirectories(run);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("messages", messages);
+        out.put("devices", devices);
+        out.put("payloadBytes", 100);
+
+        double storeRate = storeOnly(run.resolve("store"), messages, devices);
+        out.put("storeAppendsPerSec", Math.round(storeRate));
+
+        try (KafkaBroker kafka = KafkaBroker.builder().dataDir(run.resolve("broker")).start()) {
+            List<Map<String, Object>> runs = new ArrayList<>();
+            for (String codec : compression.split(",")) {
+                runs.add(forward(kafka, codec.strip(), messages, devices, verify, storeRate));
+            }
+            out.put("forwarder", runs);
+        }
+        System.out.println(json(out));
+    }
+
+    /** Appends to the RocksDB store (fsync on), at most 64k in flight, as the server's back-pressure allows. */
+    private static double storeOnly(Path data, int messages, int devices) throws Exception {
+        MessageStore store = MessageStores.rocksDb(data, true);
+        try {
+            byte[] payload = new byte[100];
+            Semaphore inFlight = new Semaphore(65_536);
+            CountDownLatch done = new CountDownLatch(messages);
+            AtomicLong errors = new AtomicLong();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < messages; i++) {
+                inFlight.acquire();
+                store.append("dev-" + (i % devices), i / devices + 1, payload, System.currentTimeMillis(), (r, err) -> {
+                    if (err != null) {
+                        errors.incrementAndGet();
+                    }
+                    inFlight.release();
+                    done.countDown();
+                });
+            }
+            done.await();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            if (errors.get() > 0) {
+                throw new IllegalStateException(errors.get() + " appends failed");
+            }
+            return messages / secs;
+        } finally {
+            store.close();
+        }
+    }
+
+    private static Map<String, Object> forward(KafkaBroker kafka, String codec, int messages, int devices, boolean verify,
+                                               double storeRate) throws Exception {
+        String suffix = codec + "-" + System.nanoTime();
+        MemoryFeed feed = new MemoryFeed(messages);
+        byte[] payload = new byte[100];
+        for (int i = 0; i < messages; i++) {
+            feed.appendMessage("dev-" + (i % devices), 1, i / devices + 1, System.currentTimeMillis(), payload);
+        }
+        KafkaOptions options = KafkaOptions.builder(kafka.bootstrap()).gatewayId("bench-" + suffix)
+                .topics(KafkaOptions.Topics.DEFAULT.withMessages("bench.messages." + suffix)
+                        .withEvents("bench.events." + suffix).withCommandResults("bench.results." + suffix)
+                        .withOffsets("bench.offsets." + suffix))
+                .properties(Map.of("compression.type", codec)).build();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        KafkaForwarder f = KafkaForwarder.create(feed, new KafkaClients(options), meters, Clock.systemUTC());
+        long t0 = System.nanoTime();
+        f.start();
+        long connected = 0;
+        while (feed.forwarded() < messages) {
+            if (connected == 0 && f.state() != KafkaForwarder.State.CONNECTING) {
+                connected = System.nanoTime();
+            }
+            if (System.nanoTime() - t0 > Duration.ofMinutes(10).toNanos()) {
+                throw new IllegalStateException("not forwarded within 10 minutes: " + f.status());
+            }
+            Thread.sleep(2);
+        }
+        long t1 = System.nanoTime();
+        double secs = (t1 - connected) / 1e9;
+        f.close();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("compression", codec);
+        r.put("forwardedPerSec", Math.round(messages / secs));
+        r.put("seconds", round(secs));
+        r.put("connectSeconds", round((connected - t0) / 1e9));
+        r.put("transactions", (long) meters.get("tether.forwarder.transactions").tag("result", "committed").counter().count());
+        r.put("ratioToStore", round(messages / secs / storeRate));
+        if (verify) {
+            try (ReadCommittedChecker c = ReadCommittedChecker.create(kafka.controlBootstrap(), options.topics().messages())) {
+                c.pollUntil(s -> s.total() >= messages && s.caughtUp(), Duration.ofMinutes(5));
+                r.put("readCommitted", c.total());
+            }
+        }
+        return r;
+    }
+
+    private static double round(double d) {
+        return Math.round(d * 1000) / 1000.0;
+    }
+
+    private static String json(Object o) {
+        if (o instanceof Map<?, ?> m) {
+            StringBuilder b = new StringBuilder("{");
+            m.forEach((k, v) -> b.append(b.length() > 1 ? "," : "").append('"').append(k).append("\":").append(json(v)));
+            return b.append('}').toString();
+        }
+        if (o instanceof List<?> l) {
+            StringBuilder b = new StringBuilder("[");
+            for (Object v : l) {
+                b.append(b.length() > 1 ? "," : "").append(json(v));
+            }
+            return b.append(']').toString();
+        }
+        if (o instanceof String s) {
+            return '"' + s + '"';
+        }
+        return String.format(Locale.ROOT, "%s", o);
+    }
+}
