@@ -13,6 +13,7 @@ import io.tether.server.ServerTls;
 import io.tether.server.TetherServer;
 import io.tether.server.Flapping;
 import io.tether.server.KafkaOptions;
+import io.tether.server.internal.delivery.RocksDbMessageStore;
 import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.tls.Tls;
@@ -168,29 +169,81 @@ public final class ServeCommand implements Callable<Integer> {
     static final class FreeDiskConverter implements picocli.CommandLine.ITypeConverter<Long> {
         @Override
         public Long convert(String value) {
-            String v = value.strip().toLowerCase(java.util.Locale.ROOT);
-            if (v.equals("auto")) {
+            if (value.strip().equalsIgnoreCase("auto")) {
                 return MessageStores.AUTO_MIN_FREE_DISK;
             }
-            String digits = v.replaceAll("(i?b)$", "");
-            long unit = 1;
-            char last = digits.isEmpty() ? ' ' : digits.charAt(digits.length() - 1);
-            if (last == 'k' || last == 'm' || last == 'g') {
-                unit = last == 'k' ? 1L << 10 : last == 'm' ? 1L << 20 : 1L << 30;
-                digits = digits.substring(0, digits.length() - 1);
+            long n = parseSize(value);
+            if (n < 0) {
+                throw new picocli.CommandLine.TypeConversionException("--min-free-disk '" + value
+                        + "': expected auto, 0 (off), or a size such as 512m or 2g");
             }
-            try {
-                long n = Long.parseLong(digits.strip());
-                if (n >= 0 && n <= Long.MAX_VALUE / unit) {
-                    return n * unit;
-                }
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-            throw new picocli.CommandLine.TypeConversionException("--min-free-disk '" + value
-                    + "': expected auto, 0 (off), or a size such as 512m or 2g");
+            return n;
         }
     }
+
+    /** {@code 0}, {@code 1048576}, {@code 512m}, {@code 2g}: bytes, KiB-based suffixes. */
+    static final class SizeConverter implements picocli.CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            long n = parseSize(value);
+            if (n < 0) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value
+                        + "': expected 0 (off) or a size such as 512m or 2g (bytes, or k, m, g for KiB, MiB, GiB)");
+            }
+            return n;
+        }
+    }
+
+    /** Bytes of {@code 0}, {@code 1048576}, {@code 512m}, {@code 2g} (KiB-based suffixes, optional "b"/"ib"); -1 if not a size. */
+    static long parseSize(String value) {
+        String v = value.strip().toLowerCase(java.util.Locale.ROOT);
+        String digits = v.replaceAll("(i?b)$", "");
+        long unit = 1;
+        char last = digits.isEmpty() ? ' ' : digits.charAt(digits.length() - 1);
+        if (last == 'k' || last == 'm' || last == 'g') {
+            unit = last == 'k' ? 1L << 10 : last == 'm' ? 1L << 20 : 1L << 30;
+            digits = digits.substring(0, digits.length() - 1);
+        }
+        try {
+            long n = Long.parseLong(digits.strip());
+            if (n >= 0 && n <= Long.MAX_VALUE / unit) {
+                return n * unit;
+            }
+        } catch (NumberFormatException e) {
+            // not a size
+        }
+        return -1;
+    }
+
+    @Option(names = "--feed", arity = "0..1", negatable = true, fallbackValue = "true",
+            description = "Keep the application feed in the store: device messages, session events and command changes "
+                    + "in one ordered log with stable cursors, read by --kafka and by GET /v1/messages and /v1/stream on "
+                    + "--api (default: ${DEFAULT-VALUE}; --no-feed saves one small record per message).")
+    boolean feed = true;
+
+    @Option(names = "--kafka", paramLabel = "BOOTSTRAP",
+            description = "Forward the feed to Apache Kafka (host:port[,host:port...]), exactly once for read_committed "
+                    + "consumers; see docs/OPERATIONS.md, \"Forwarding to Kafka\".")
+    String kafka;
+
+    enum AckAfter { store, kafka }
+
+    @Option(names = "--ack-after", paramLabel = "WHERE",
+            description = "store (default): acknowledge a device's message once the local store has it (fsynced); "
+                    + "kafka: only once Kafka has it too (acks=all; needs --kafka): a lost gateway disk loses nothing "
+                    + "acknowledged, at the cost of latency and of ACKs stopping while Kafka is down.")
+    AckAfter ackAfter = AckAfter.store;
+
+    @Option(names = "--retention", paramLabel = "D", converter = DurationConverter.class,
+            description = "Delete messages and feed entries older than D once forwarded to Kafka (without --kafka: once "
+                    + "older than D); entries not yet forwarded are never deleted. 0 (default): keep everything.")
+    Duration retention = Duration.ZERO;
+
+    @Option(names = "--max-store-bytes", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "With --kafka: when data not yet forwarded reaches SIZE (Kafka down), stop acknowledging "
+                    + "(devices keep their messages and resend; BYE STORE_UNAVAILABLE) instead of dropping anything; "
+                    + "resume below 90%% of it. 0 (default): no limit. Bytes, or k, m, g.")
+    long maxStoreBytes;
 
     @Option(names = "--events", paramLabel = "FILE",
             description = "Append session events (JSON lines) to FILE instead of stdout.")
@@ -276,12 +329,6 @@ public final class ServeCommand implements Callable<Integer> {
             description = "HTTP API requests per second per key, with a burst (default: ${DEFAULT-VALUE}; BURST defaults "
                     + "to 2 x PER_SEC; 0 = no limit). Beyond it: 429 with Retry-After.")
     String apiRate;
-
-    @Option(names = "--kafka", paramLabel = "HOST:PORT[,...]",
-            description = "Forward the application feed (device messages, session events, command changes) to the Kafka "
-                    + "cluster with these bootstrap servers, exactly once for read_committed consumers (default: off). "
-                    + "Kafka being down costs lag, not data or ACKs.")
-    String kafka;
 
     @Option(names = "--kafka-config", paramLabel = "FILE",
             description = "Java properties for Tether's Kafka clients (SASL, TLS...: security.protocol, sasl.jaas.config, "
@@ -762,11 +809,27 @@ public final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    private MessageStore openStore() throws IOException {
+    MessageStore openStore() throws IOException {
         if (store == StoreKind.memory) {
+            if (kafka != null) {
+                throw new IllegalArgumentException("--kafka forwards from the durable store: it needs --store rocksdb");
+            }
             return MessageStores.inMemory();
         }
-        return MessageStores.rocksDb(dataDir, sync, 65_536, minFreeDisk);
+        boolean forwarding = kafka != null;
+        if (!forwarding && ackAfter == AckAfter.kafka) {
+            throw new IllegalArgumentException("--ack-after kafka needs --kafka BOOTSTRAP (the broker to wait for)");
+        }
+        if (!forwarding && maxStoreBytes > 0) {
+            throw new IllegalArgumentException("--max-store-bytes bounds data not yet forwarded to Kafka: it needs --kafka");
+        }
+        if (forwarding && !feed) {
+            throw new IllegalArgumentException("--kafka forwards the feed: it cannot be used with --no-feed");
+        }
+        return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
+                .sync(sync).queueCapacity(65_536).minFreeDiskBytes(minFreeDisk)
+                .feed(feed).forwarding(forwarding).ackAfterForward(ackAfter == AckAfter.kafka)
+                .retention(retention).maxUnforwardedBytes(maxStoreBytes).build());
     }
 
     TetherServer.Builder builder() throws IOException {

@@ -146,6 +146,11 @@ public final class SimCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).", defaultValue = "0")
     Duration commandDelay;
 
+    @Option(names = "--interval", paramLabel = "D", converter = DurationConverter.class,
+            description = "normal/late: each device sends one message every D (paced, a random phase per device) "
+                    + "instead of as fast as --window allows; 0 = unpaced (default: ${DEFAULT-VALUE}).", defaultValue = "0")
+    Duration interval;
+
     @Option(names = "--stop-when-acked", arity = "0..1",
             description = "normal/late: end as soon as every message is acknowledged instead of waiting for --duration.")
     boolean stopWhenAcked;
@@ -172,6 +177,44 @@ public final class SimCommand implements Callable<Integer> {
             for (int i = 0; i < Math.min(window, total); i++) {
                 sendNext();
             }
+        }
+
+        /** One message every {@code interval}, the first after a random part of it; stops after the last. */
+        void startPaced(java.util.concurrent.ScheduledExecutorService pacer, Duration interval) {
+            long period = interval.toNanos();
+            long phase = java.util.concurrent.ThreadLocalRandom.current().nextLong(period);
+            java.util.concurrent.atomic.AtomicReference<java.util.concurrent.Future<?>> task =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            task.set(pacer.scheduleAtFixedRate(() -> {
+                if (next.get() >= total || run.stopping()) {
+                    java.util.concurrent.Future<?> t = task.get();
+                    if (t != null) {
+                        t.cancel(false);
+                    }
+                    return;
+                }
+                sendPaced();
+            }, phase, period, TimeUnit.NANOSECONDS));
+        }
+
+        private void sendPaced() {
+            if (next.getAndIncrement() >= total) {
+                return;
+            }
+            long sentAt = System.nanoTime();
+            CompletableFuture<Long> f;
+            try {
+                f = client.send(run.payload);
+            } catch (RuntimeException e) {
+                run.sendFailed();
+                return;
+            }
+            run.sent(1);
+            f.whenComplete((seq, e) -> {
+                if (e == null) {
+                    run.ackedAfter(System.nanoTime() - sentAt);
+                }
+            });
         }
 
         private void sendNext() {
@@ -210,6 +253,9 @@ public final class SimCommand implements Callable<Integer> {
         atLeast("--concurrency", concurrency, 1);
         atLeast("--messages", messages, 0);
         atLeast("--window", window, 0);
+        if (interval.isNegative()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--interval " + interval + " (expected: >= 0)");
+        }
         atLeast("--id-offset", idOffset, 0);
         checkCommandFlags();
         try {
@@ -291,6 +337,12 @@ public final class SimCommand implements Callable<Integer> {
 
     private void runClients(Run run) throws Exception {
         List<TetherClient> clients = new ArrayList<>(devices);
+        java.util.concurrent.ScheduledExecutorService pacer = interval.isZero() ? null
+                : Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "sim-pacer");
+                    t.setDaemon(true);
+                    return t;
+                });
         // Handlers that answer at once share two threads; with --command-delay each device has its
         // own thread, as independent devices would (a sleeping handler must not hold up the others).
         ExecutorService commandThreads = commandReply != null && commandDelay.isZero()
@@ -349,7 +401,11 @@ public final class SimCommand implements Callable<Integer> {
                     run.handshake();
                     // From the session on: an ack latency is the DATA's round trip, not the
                     // connect and handshake before it.
-                    sender.start();
+                    if (pacer != null) {
+                        sender.startPaced(pacer, interval);
+                    } else {
+                        sender.start();
+                    }
                 }
             });
         }
@@ -375,6 +431,9 @@ public final class SimCommand implements Callable<Integer> {
         }
         if (commandThreads != null) {
             commandThreads.shutdownNow();
+        }
+        if (pacer != null) {
+            pacer.shutdownNow();
         }
     }
 

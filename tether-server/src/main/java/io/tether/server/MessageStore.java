@@ -48,6 +48,16 @@ public interface MessageStore extends AutoCloseable {
     void append(String deviceId, long seq, byte[] payload, long receivedAtMillis, AppendCallback callback);
 
     /**
+     * {@link #append(String, long, byte[], long, AppendCallback)} with the id of the session the
+     * message arrived in, which a store that keeps the application feed records with it (Kafka's
+     * {@code session} header). The default ignores it.
+     */
+    default void append(String deviceId, long session, long seq, byte[] payload, long receivedAtMillis,
+                        AppendCallback callback) {
+        append(deviceId, seq, payload, receivedAtMillis, callback);
+    }
+
+    /**
      * False while the store's queue is above its high-water mark: callers should stop feeding it
      * (stop reading from their connections) until {@link #whenWritable} runs their task.
      */

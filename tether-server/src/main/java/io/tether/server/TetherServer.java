@@ -33,8 +33,9 @@ import io.tether.server.internal.commands.MemoryCommandJournal;
 import io.tether.server.internal.core.ServerContext;
 import io.tether.server.internal.delivery.RocksDbMessageStore;
 import io.tether.server.internal.delivery.InMemoryMessageStore;
-import io.tether.server.internal.feed.Feed;
 import io.tether.server.internal.history.MemorySessionHistory;
+import io.tether.server.internal.feed.Feed;
+import io.tether.server.internal.feed.FeedEvents;
 import io.tether.server.internal.kafka.KafkaGateway;
 import io.tether.server.internal.history.SessionHistory;
 import io.tether.server.internal.limits.DeviceThrottle;
@@ -84,6 +85,11 @@ public final class TetherServer implements AutoCloseable {
     /** Keys the admin endpoint requires, or null when it is open (loopback, or insecureAdmin). */
     private final ApiKeys adminKeys;
     private AdminServer admin;
+    /**
+     * The application feed (messages, session events, command changes in one ordered log), or
+     * null when the store keeps none (a store of the application's own, or the feed turned off).
+     */
+    private final Feed feed;
     /** Each device's last sessions; {@link SessionHistory#OFF} with historySessions(0). */
     private final SessionHistory history;
     /** The admin dashboard's last closes of each reason; fed only when there is an admin endpoint. */
@@ -113,6 +119,12 @@ public final class TetherServer implements AutoCloseable {
         this.history = keep == 0 ? SessionHistory.OFF
                 : store instanceof RocksDbMessageStore rocks ? rocks.sessionHistory(keep, meters) : new MemorySessionHistory(keep);
         List<SessionListener> listeners = withApi(b.listeners);
+        this.feed = store instanceof RocksDbMessageStore rocks ? rocks.feed()
+                : store instanceof InMemoryMessageStore memory ? memory.feed() : null;
+        if (feed != null) {
+            listeners = new ArrayList<>(listeners);
+            listeners.add(new FeedEvents(feed));
+        }
         if (keep > 0) {
             listeners = new ArrayList<>(listeners);
             listeners.add(history);
@@ -145,6 +157,15 @@ public final class TetherServer implements AutoCloseable {
                     .description("write batches fsynced (0 with sync off)").register(meters);
             Gauge.builder("tether.store.queue", rocks, RocksDbMessageStore::pending)
                     .description("appends waiting for the store's writer").register(meters);
+            FunctionCounter.builder("tether.feed.events.lost", rocks, RocksDbMessageStore::feedEventsLost)
+                    .description("session events and command changes not put in the feed: the store was failed or closing")
+                    .register(meters);
+        }
+        if (feed != null) {
+            Gauge.builder("tether.feed.head", feed, Feed::head)
+                    .description("offset of the newest durable feed entry").register(meters);
+            Gauge.builder("tether.feed.unforwarded", feed, Feed::unforwardedBytes).baseUnit("bytes")
+                    .description("message and event bytes in the feed not yet forwarded to Kafka").register(meters);
         }
     }
 
@@ -165,10 +186,11 @@ public final class TetherServer implements AutoCloseable {
     }
 
     private ApiServer startApi() {
-        return ApiServer.start(new ApiServer.Settings(apiConfig.address(), apiConfig.tls() == null ? null : apiConfig.tls().context(),
+        ApiServer.Settings s = new ApiServer.Settings(apiConfig.address(), apiConfig.tls() == null ? null : apiConfig.tls().context(),
                 apiConfig.keys() == null ? null : apiConfig.keys().file(), apiConfig.rate(), config.maxFrameLength(),
                 this::commands, apiConfig.directory(), transport, meters, context.clock, System::nanoTime,
-                ApiServer.Limits.DEFAULT));
+                ApiServer.Limits.DEFAULT);
+        return ApiServer.start(feed == null ? s : s.withFeed(feed, ApiServer.FeedLimits.DEFAULT));
     }
 
     public static Builder builder() {
@@ -297,14 +319,6 @@ public final class TetherServer implements AutoCloseable {
     }
 
     /**
-     * The application feed, or null when the store keeps none. PLACEHOLDER on branch wt-forwarder:
-     * the store's feed and this accessor land from main (issue 14); take main's version.
-     */
-    Feed feed() {
-        return null;
-    }
-
-    /**
      * Kafka (issue 14): after the store opened and everything else started, so a failure before
      * leaves nothing to undo; its threads connect by themselves, start() never waits for Kafka.
      * Stopped in close() before the store: the command consumer first, then the forwarder.
@@ -382,6 +396,11 @@ public final class TetherServer implements AutoCloseable {
      */
     public synchronized InetSocketAddress apiAddress() {
         return api == null ? null : api.address();
+    }
+
+    /** The application feed, or null when the store keeps none. */
+    Feed feed() {
+        return feed;
     }
 
     /**

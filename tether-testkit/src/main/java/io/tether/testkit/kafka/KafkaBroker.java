@@ -106,7 +106,7 @@ public final class KafkaBroker implements AutoCloseable {
     private final Deque<String> tail = new ArrayDeque<>();
     private boolean startedLineSeen; // guarded by tail
 
-    private Process process;
+    private volatile Process process; // written under this; read without it by the shutdown hook
     private Thread outputReader;
     private int starts;
     private Duration lastStartDuration;
@@ -136,7 +136,11 @@ public final class KafkaBroker implements AutoCloseable {
             this.sideDoor = new SideDoor(sideSocket);
         } else {
             this.port = b.port != 0 ? b.port : freePort(host);
-            this.controllerPort = freePort(host);
+            int c = freePort(host);
+            while (c == port) {
+                c = freePort(host);
+            }
+            this.controllerPort = c;
             this.sideSocket = null;
             this.sideDoor = null;
         }
@@ -160,7 +164,12 @@ public final class KafkaBroker implements AutoCloseable {
      * namespace, from the lab's other namespace with one.
      */
     public String bootstrap() {
-        return host + ":" + port;
+        return hostPort(host, port);
+    }
+
+    /** {@code host:port}, an IPv6 address in brackets, as Kafka's listener and bootstrap syntax wants. */
+    private static String hostPort(String host, int port) {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
     /**
@@ -226,7 +235,7 @@ public final class KafkaBroker implements AutoCloseable {
             cmd.addAll(List.of("--side-door", sideSocket.toString(), String.valueOf(port + 2)));
         }
         List<String> full = namespace == null ? cmd : namespace.commandLine(cmd);
-        BufferedWriter log;
+        BufferedWriter log = null;
         try {
             log = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);
@@ -235,6 +244,13 @@ public final class KafkaBroker implements AutoCloseable {
             log.flush();
             process = new ProcessBuilder(full).redirectErrorStream(true).start();
         } catch (IOException e) {
+            if (log != null) {
+                try {
+                    log.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             throw new UncheckedIOException("cannot start the Kafka broker: " + String.join(" ", full), e);
         }
         registerLive();
@@ -254,8 +270,8 @@ public final class KafkaBroker implements AutoCloseable {
         // broker's on the host; and, in a namespace, the side door's, advertised as the host's
         // loopback port that leads to it.
         String controllerHost = namespace != null ? "127.0.0.1" : host;
-        String listeners = "PLAINTEXT://" + host + ":" + port + ",CONTROLLER://" + controllerHost + ":" + controllerPort;
-        String advertised = "PLAINTEXT://" + host + ":" + port;
+        String listeners = "PLAINTEXT://" + hostPort(host, port) + ",CONTROLLER://" + hostPort(controllerHost, controllerPort);
+        String advertised = "PLAINTEXT://" + hostPort(host, port);
         String protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
         if (sideDoor != null) {
             listeners += "," + SIDE_LISTENER + "://127.0.0.1:" + (port + 2);
@@ -270,7 +286,7 @@ public final class KafkaBroker implements AutoCloseable {
         p.put("listener.security.protocol.map", protocols);
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("controller.quorum.bootstrap.servers", controllerHost + ":" + controllerPort);
+        p.put("controller.quorum.bootstrap.servers", hostPort(controllerHost, controllerPort));
         p.put("log.dirs", logDirs.toString());
         p.put("num.partitions", String.valueOf(numPartitions));
         p.put("auto.create.topics.enable", "false");
@@ -293,6 +309,10 @@ public final class KafkaBroker implements AutoCloseable {
         p.put("background.threads", "2");
         p.put("log.cleaner.dedupe.buffer.size", String.valueOf(8 * 1024 * 1024));
         p.put("log.segment.bytes", String.valueOf(8 * 1024 * 1024));
+        // After a kill, the restarted controller holds the dead incarnation's registration until
+        // its session expires, and the broker cannot register before: 9 s by default, 4 s here.
+        p.put("broker.heartbeat.interval.ms", "1000");
+        p.put("broker.session.timeout.ms", "4000");
         p.putAll(overrides);
         return p.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("\n", "", "\n"));
     }

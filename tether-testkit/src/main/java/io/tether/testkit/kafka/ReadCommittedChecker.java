@@ -221,6 +221,10 @@ public final class ReadCommittedChecker implements AutoCloseable {
      * had: per key, the repeated ones, in the order read. Empty when nothing is duplicated.
      */
     public Map<String, List<Entry>> duplicates(ToLongFunction<Entry> seqOf) {
+        return duplicates(byKey, seqOf);
+    }
+
+    static Map<String, List<Entry>> duplicates(Map<String, List<Entry>> byKey, ToLongFunction<Entry> seqOf) {
         Map<String, List<Entry>> out = new TreeMap<>();
         byKey.forEach((key, entries) -> {
             Set<Long> seen = new HashSet<>();
@@ -239,6 +243,10 @@ public final class ReadCommittedChecker implements AutoCloseable {
      * duplicate counts here too (its number is not above the previous).
      */
     public Map<String, List<Entry>> outOfOrder(ToLongFunction<Entry> seqOf) {
+        return outOfOrder(byKey, seqOf);
+    }
+
+    static Map<String, List<Entry>> outOfOrder(Map<String, List<Entry>> byKey, ToLongFunction<Entry> seqOf) {
         Map<String, List<Entry>> out = new TreeMap<>();
         byKey.forEach((key, entries) -> {
             long prev = Long.MIN_VALUE;

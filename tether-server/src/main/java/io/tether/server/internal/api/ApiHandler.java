@@ -73,9 +73,11 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         final Counter rateLimited;
         final Counter unauthorized;
         final Counter errors;
+        final FeedEndpoints feed;
 
-        Shared(ApiServer.Settings settings, RateLimiter limiter, MeterRegistry meters) {
+        Shared(ApiServer.Settings settings, RateLimiter limiter, MeterRegistry meters, FeedEndpoints feed) {
             this.settings = settings;
+            this.feed = feed;
             this.limiter = limiter;
             this.rateLimited = Counter.builder("tether.api.requests.rate-limited").description("API requests answered 429")
                     .register(meters);
@@ -252,6 +254,24 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
             case GET_COMMAND -> getCommand(x, params.get(0), query);
             case CANCEL -> cancel(x, params.get(0), query);
             case OPENAPI -> respond(x, json(HttpResponseStatus.OK, OPENAPI));
+            case MESSAGES -> await(x, shared.feed.messages(query, x.instance), budget(), (res, e) -> {
+                if (e != null) {
+                    fail(x, e);
+                } else {
+                    respond(x, res);
+                }
+            });
+            case STREAM -> {
+                FullHttpResponse refused = shared.feed.openStream(ctx, req, query, x.instance);
+                if (refused != null) {
+                    respond(x, refused);
+                } else {
+                    // The stream writes this connection's response until it closes: no other
+                    // request is answered on it, and no deadline applies.
+                    x.done = true;
+                    closing = true;
+                }
+            }
         }
     }
 

@@ -31,6 +31,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tether.server.ApiRate;
 import io.tether.server.Commands;
 import io.tether.server.internal.admin.RequestDeadline;
+import io.tether.server.internal.feed.Feed;
 import io.tether.transport.HostPort;
 import io.tether.transport.Transport;
 import io.tether.transport.tls.Tls;
@@ -52,7 +53,8 @@ import java.util.function.Supplier;
 
 /**
  * The HTTP API (docs/API.md): JSON over HTTP/1.1 with keep-alive, for applications that send
- * devices commands through the ledger ({@link Commands}) and look at devices.
+ * devices commands through the ledger ({@link Commands}), look at devices, and read the
+ * application feed by cursor or as Server-Sent Events ({@link FeedEndpoints}).
  *
  * <p><b>Threads.</b> The API runs on an event-loop group of its own (accepting and I/O, as the
  * admin endpoint does), not on the gateway's: a flood of requests, or a slow TLS client, then
@@ -101,6 +103,33 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
+     * Bounds of the application feed's endpoints ({@code GET /v1/messages}, {@code GET /v1/stream}).
+     *
+     * @param maxStreams streams open at once; more are answered 503 {@code feed-busy}
+     * @param readers    threads that read the feed (it may touch the disk: never on an event loop)
+     * @param readQueue  reads waiting for a reader; a page request beyond it is answered 503
+     *                   {@code feed-busy}, a stream retries shortly
+     * @param heartbeat  how often an idle stream sends a comment, so proxies keep it open
+     */
+    public record FeedLimits(int maxStreams, int readers, int readQueue, Duration heartbeat) {
+        /** 64 streams, 2 readers, 256 queued reads, a heartbeat every 15 s. */
+        public static final FeedLimits DEFAULT = new FeedLimits(64, 2, 256, Duration.ofSeconds(15));
+
+        public FeedLimits {
+            if (maxStreams < 1) {
+                throw new IllegalArgumentException("api feed maxStreams " + maxStreams + " (expected: >= 1)");
+            }
+            if (readers < 1 || readQueue < 1) {
+                throw new IllegalArgumentException("api feed readers " + readers + ", readQueue " + readQueue
+                        + " (expected: >= 1 each)");
+            }
+            if (heartbeat.isNegative() || heartbeat.isZero()) {
+                throw new IllegalArgumentException("api feed heartbeat " + heartbeat + " (expected: > 0)");
+            }
+        }
+    }
+
+    /**
      * What the API serves and how.
      *
      * @param address        where to listen; port 0 picks a free port
@@ -115,10 +144,22 @@ public final class ApiServer implements AutoCloseable {
      * @param clock          wall clock for "lastSeen" of a live device
      * @param ticker         nanoseconds for the rate limiter (System::nanoTime)
      * @param limits         connection bounds
+     * @param feed           the application feed that {@code GET /v1/messages} and {@code GET /v1/stream}
+     *                       read, or null when it is off (they answer 404)
+     * @param feedLimits     bounds of those two
      */
     public record Settings(InetSocketAddress address, SslContext tls, ApiKeyFile keys, ApiRate rate, int maxFrameLength,
                            Supplier<Commands> commands, DeviceDirectory directory, Transport transport,
-                           MeterRegistry meters, Clock clock, LongSupplier ticker, Limits limits) {
+                           MeterRegistry meters, Clock clock, LongSupplier ticker, Limits limits, Feed feed,
+                           FeedLimits feedLimits) {
+        /** Settings without the application feed: its endpoints answer 404. */
+        public Settings(InetSocketAddress address, SslContext tls, ApiKeyFile keys, ApiRate rate, int maxFrameLength,
+                        Supplier<Commands> commands, DeviceDirectory directory, Transport transport,
+                        MeterRegistry meters, Clock clock, LongSupplier ticker, Limits limits) {
+            this(address, tls, keys, rate, maxFrameLength, commands, directory, transport, meters, clock, ticker, limits,
+                    null, FeedLimits.DEFAULT);
+        }
+
         public Settings {
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(rate, "rate");
@@ -129,6 +170,13 @@ public final class ApiServer implements AutoCloseable {
             Objects.requireNonNull(clock, "clock");
             Objects.requireNonNull(ticker, "ticker");
             Objects.requireNonNull(limits, "limits");
+            Objects.requireNonNull(feedLimits, "feedLimits");
+        }
+
+        /** The same settings with the application feed on. */
+        public Settings withFeed(Feed feed, FeedLimits feedLimits) {
+            return new Settings(address, tls, keys, rate, maxFrameLength, commands, directory, transport, meters, clock,
+                    ticker, limits, Objects.requireNonNull(feed, "feed"), feedLimits);
         }
 
         /** Largest command payload: a frame less its 10 bytes of header. */
@@ -148,13 +196,15 @@ public final class ApiServer implements AutoCloseable {
     private final Channel listener;
     private final AtomicInteger open = new AtomicInteger();
     private final ApiHandler.Shared shared;
+    private final FeedEndpoints feed;
     private volatile boolean closed;
 
     private ApiServer(Settings s) {
         this.settings = s;
         Counter refused = Counter.builder("tether.api.connections.refused")
                 .description("API connections refused: too many open").register(s.meters());
-        this.shared = new ApiHandler.Shared(s, new RateLimiter(s.rate(), s.ticker()), s.meters());
+        this.feed = new FeedEndpoints(s.feed(), s.feedLimits(), s.meters(), s.ticker());
+        this.shared = new ApiHandler.Shared(s, new RateLimiter(s.rate(), s.ticker()), s.meters(), feed);
         int threads = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
         this.group = s.transport().newGroup(threads, "tether-api");
         Limits limits = s.limits();
@@ -196,6 +246,7 @@ public final class ApiServer implements AutoCloseable {
             this.listener = b.bind(s.address()).syncUninterruptibly().channel();
         } catch (Exception e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            feed.close();
             throw new UncheckedIOException(new IOException(
                     "cannot listen on " + HostPort.format(s.address()) + " for the HTTP API: " + e.getMessage(), e));
         }
@@ -229,6 +280,11 @@ public final class ApiServer implements AutoCloseable {
         return URI.create((settings.tls() == null ? "http://" : "https://") + HostPort.format(new InetSocketAddress(ip, a.getPort())));
     }
 
+    /** {@code GET /v1/stream} connections open now. */
+    public int openStreams() {
+        return feed.openStreams();
+    }
+
     /** API connections open now. */
     public int openConnections() {
         return open.get();
@@ -245,6 +301,7 @@ public final class ApiServer implements AutoCloseable {
         }
         channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        feed.close();
     }
 
     /** Emitted by {@link BoundedAggregator} in place of a request whose body is over the limit. */

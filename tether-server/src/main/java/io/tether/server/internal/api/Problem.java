@@ -15,7 +15,8 @@ enum Problem {
     RATE_LIMITED(429, "rate-limited", "Rate limited"),
     INTERNAL_ERROR(500, "internal-error", "Internal error"),
     STORE_UNAVAILABLE(503, "store-unavailable", "Store unavailable"),
-    TOO_MANY_CONNECTIONS(503, "too-many-connections", "Too many connections");
+    TOO_MANY_CONNECTIONS(503, "too-many-connections", "Too many connections"),
+    FEED_BUSY(503, "feed-busy", "Feed busy");
 
     static final String BASE = "https://tether.dev/problems/";
 

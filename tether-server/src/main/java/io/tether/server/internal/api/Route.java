@@ -21,6 +21,8 @@ enum Route {
     DEVICE(HttpMethod.GET, "/v1/devices/{deviceId}", true),
     GET_COMMAND(HttpMethod.GET, "/v1/commands/{id}", true),
     CANCEL(HttpMethod.DELETE, "/v1/commands/{id}", true),
+    MESSAGES(HttpMethod.GET, "/v1/messages", true),
+    STREAM(HttpMethod.GET, "/v1/stream", true),
     OPENAPI(HttpMethod.GET, "/v1/openapi.json", false);
 
     final HttpMethod method;

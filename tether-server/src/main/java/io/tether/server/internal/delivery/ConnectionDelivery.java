@@ -70,7 +70,7 @@ public abstract class ConnectionDelivery extends ConnectionClose {
             acknowledge(seq);
             return;
         }
-        store.append(deviceId, seq, data.payload(), server.clock.millis(), (result, error) -> {
+        store.append(deviceId, epoch, seq, data.payload(), server.clock.millis(), (result, error) -> {
             EventExecutor executor = ctx.executor();
             if (executor.inEventLoop()) {
                 onAppended(seq, result, error);

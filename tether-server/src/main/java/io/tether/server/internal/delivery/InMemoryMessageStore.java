@@ -1,5 +1,8 @@
 package io.tether.server.internal.delivery;
 
+import io.tether.server.internal.feed.Feed;
+import io.tether.server.internal.feed.MemoryFeed;
+
 import io.tether.server.AppendResult;
 import io.tether.server.MessageStore;
 import io.tether.server.StoredMessage;
@@ -32,8 +35,23 @@ public final class InMemoryMessageStore implements MessageStore {
         }
     }
 
+    /** Entries kept in the memory feed: the newest ones, like the store itself a test and demo aid. */
+    public static final int FEED_CAPACITY = 100_000;
+    private final MemoryFeed feed = new MemoryFeed(FEED_CAPACITY);
+
+    /** The application feed of this store: lost with the process, the newest {@value #FEED_CAPACITY} entries. */
+    public Feed feed() {
+        return feed;
+    }
+
     @Override
     public void append(String deviceId, long seq, byte[] payload, long receivedAtMillis, AppendCallback callback) {
+        append(deviceId, 0, seq, payload, receivedAtMillis, callback);
+    }
+
+    @Override
+    public void append(String deviceId, long session, long seq, byte[] payload, long receivedAtMillis,
+                       AppendCallback callback) {
         DeviceLog log = logs.computeIfAbsent(deviceId, id -> new DeviceLog());
         AppendResult result;
         synchronized (log) {
@@ -43,6 +61,8 @@ public final class InMemoryMessageStore implements MessageStore {
                 result = seq == log.lastSeq + 1 ? AppendResult.STORED : AppendResult.STORED_AFTER_GAP;
                 log.lastSeq = seq;
                 log.messages.add(new StoredMessage(deviceId, seq, receivedAtMillis, payload));
+                // Under the device's lock: the feed has each device's messages in seq order.
+                feed.appendMessage(deviceId, session, seq, receivedAtMillis, payload);
             }
         }
         callback.done(result, null);

@@ -67,6 +67,8 @@ final class RocksDbHandle implements StoreReader {
     final ColumnFamilyHandle commandsCf;
     /** Device histories; null in a read-only handle of a store made before the history existed. */
     final ColumnFamilyHandle historyCf;
+    /** The application feed; null in a read-only handle of a store made before the feed existed. */
+    final ColumnFamilyHandle feedCf;
     private final List<AbstractNativeReference> owned;
 
     private final ReentrantReadWriteLock guard = new ReentrantReadWriteLock();
@@ -85,6 +87,8 @@ final class RocksDbHandle implements StoreReader {
         int history = names.indexOf(StoreLayout.HISTORY_CF);
         this.commandsCf = commands < 0 ? null : handles.get(commands);
         this.historyCf = history < 0 ? null : handles.get(history);
+        int feed = names.indexOf(StoreLayout.FEED_CF);
+        this.feedCf = feed < 0 ? null : handles.get(feed);
         this.owned = owned;
     }
 
@@ -107,7 +111,7 @@ final class RocksDbHandle implements StoreReader {
             }
         }
         Files.createDirectories(dir);
-        return openChecked(dir, false, true, true);
+        return openChecked(dir, false, true, true, true);
     }
 
     static RocksDbHandle openReadOnly(Path dataDir) throws IOException {
@@ -122,13 +126,14 @@ final class RocksDbHandle implements StoreReader {
         if (!cfs.contains(StoreLayout.MESSAGES_CF) || !cfs.contains(StoreLayout.DEVICES_CF)) {
             throw new IOException(dir + ": not a Tether store (a RocksDB database with column families " + cfs + ")");
         }
-        return openChecked(dir, true, cfs.contains(StoreLayout.COMMANDS_CF), cfs.contains(StoreLayout.HISTORY_CF));
+        return openChecked(dir, true, cfs.contains(StoreLayout.COMMANDS_CF), cfs.contains(StoreLayout.HISTORY_CF),
+                cfs.contains(StoreLayout.FEED_CF));
     }
 
     /** Opens, then checks (or, writable and new, writes) the format marker; closes on failure. */
-    private static RocksDbHandle openChecked(Path dir, boolean readOnly, boolean commands, boolean history)
-            throws IOException {
-        RocksDbHandle h = open(dir, readOnly, commands, history);
+    private static RocksDbHandle openChecked(Path dir, boolean readOnly, boolean commands, boolean history,
+            boolean feed) throws IOException {
+        RocksDbHandle h = open(dir, readOnly, commands, history, feed);
         try {
             h.checkOrWriteFormat();
         } catch (IOException | RuntimeException e) {
@@ -138,7 +143,8 @@ final class RocksDbHandle implements StoreReader {
         return h;
     }
 
-    private static RocksDbHandle open(Path dir, boolean readOnly, boolean commands, boolean history) throws IOException {
+    private static RocksDbHandle open(Path dir, boolean readOnly, boolean commands, boolean history, boolean feed)
+            throws IOException {
         List<AbstractNativeReference> owned = new ArrayList<>();
         DBOptions dbOptions = new DBOptions()
                 .setCreateIfMissing(!readOnly)
@@ -205,6 +211,15 @@ final class RocksDbHandle implements StoreReader {
             descriptors.add(new ColumnFamilyDescriptor(StoreLayout.HISTORY_CF.getBytes(StandardCharsets.US_ASCII),
                     historyOptions));
             names.add(StoreLayout.HISTORY_CF);
+        }
+        if (feed) {
+            // The feed: appended in offset order, read back in order, deleted from the front.
+            ColumnFamilyOptions feedOptions = new ColumnFamilyOptions()
+                    .setWriteBufferSize(32 * MIB)
+                    .setCompressionType(CompressionType.LZ4_COMPRESSION);
+            owned.add(feedOptions);
+            descriptors.add(new ColumnFamilyDescriptor(StoreLayout.FEED_CF.getBytes(StandardCharsets.US_ASCII), feedOptions));
+            names.add(StoreLayout.FEED_CF);
         }
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         RocksDB db = null;
@@ -421,6 +436,9 @@ final class RocksDbHandle implements StoreReader {
             if (historyCf != null) {
                 families.add(historyCf);
             }
+            if (feedCf != null) {
+                families.add(feedCf);
+            }
             db.flush(fo, families);
         } catch (RocksDBException e) {
             // Nothing is lost: the synced WAL still holds it and is replayed on the next open.
@@ -450,6 +468,9 @@ final class RocksDbHandle implements StoreReader {
             }
             if (historyCf != null) {
                 historyCf.close();
+            }
+            if (feedCf != null) {
+                feedCf.close();
             }
             try {
                 db.closeE();

@@ -15,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -40,6 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import io.tether.server.internal.feed.Feed;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
@@ -148,6 +150,10 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private final Object closeLock = new Object();
     private boolean closed; // guarded by closeLock
     private CommandJournal commandJournal; // guarded by this
+    /** The application feed; null with {@link Options#feed()} off. */
+    private final RocksDbFeed feed;
+    /** Feed events refused (store failed or closing): the only way an event is lost. */
+    private final AtomicLong feedEventsLost = new AtomicLong();
     private SessionHistory sessionHistory; // guarded by this
 
     private RocksDbMessageStore(RocksDbHandle handle, Options options, WriteHook writeHook, Runnable readHook)
@@ -162,6 +168,8 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         this.writeHook = writeHook;
         this.readHook = readHook;
         this.writeOptions = new WriteOptions().setSync(options.sync());
+        this.feed = options.feed() ? new RocksDbFeed(() -> this.handle, options.forwarding(), stopped::get) : null;
+        List<Entry> crashed = feed == null ? List.of() : closesLeftOpen(feed);
         // Unbounded: append never refuses (a refused append would leave a hole before a later
         // seq of the same device). The water marks bound the queue in practice: callers stop
         // reading while it is above them. Daemon thread: nothing acknowledged is at risk if the
@@ -172,6 +180,17 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 .waterMarks(options.queueCapacity() / 2, options.queueCapacity())
                 .onFailure(this::writerFailed)
                 .start();
+        if (feed != null) {
+            feed.appender(this::appendFeed);
+            for (Entry e : crashed) {
+                writer.offer(e);
+            }
+            if (!crashed.isEmpty()) {
+                log.warn("{}: {} sessions were open when the server last stopped without closing them (kill -9, crash,"
+                        + " power loss): their close events go to the feed now, reason SERVER_SHUTDOWN, \"unclean\": true",
+                        handle.dir, crashed.size());
+            }
+        }
         ThreadPoolExecutor pool = new ThreadPoolExecutor(READER_THREADS, READER_THREADS, 10, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), r -> {
                     Thread t = new Thread(r, "tether-store-reader");
@@ -186,6 +205,57 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             return t;
         });
         prober.scheduleWithFixedDelay(this::probe, PROBE_INTERVAL_MILLIS, PROBE_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+        if (feed != null && !options.retention().isZero()) {
+            prober.scheduleWithFixedDelay(this::retain, RETENTION_INTERVAL_MILLIS, RETENTION_INTERVAL_MILLIS,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** How often retention deletes old forwarded feed entries and their messages. */
+    static final long RETENTION_INTERVAL_MILLIS = 2_000;
+
+    /** Close events for the sessions a crash left open, queued before anything else. */
+    private static List<Entry> closesLeftOpen(RocksDbFeed feed) throws IOException {
+        List<String> devices = new ArrayList<>();
+        List<long[]> live;
+        try {
+            live = feed.liveSessions(devices);
+        } catch (RocksDBException e) {
+            throw new IOException("cannot read the feed's open sessions: " + RocksDbHandle.describe(e), e);
+        }
+        long now = System.currentTimeMillis();
+        List<Entry> out = new ArrayList<>(live.size());
+        for (int i = 0; i < live.size(); i++) {
+            String device = devices.get(i);
+            long session = live.get(i)[0];
+            long openedAt = live.get(i)[1];
+            byte[] json = uncleanClose(now, device, session, now - openedAt);
+            out.add(Entry.feed(Feed.Kind.EVENT, device, StoreLayout.deviceBytes(device), session, 0, now, json, 2));
+        }
+        return out;
+    }
+
+    private static final com.fasterxml.jackson.core.JsonFactory JSON = new com.fasterxml.jackson.core.JsonFactory();
+
+    /** The close event of a session that the previous run of the server never closed. */
+    static byte[] uncleanClose(long atMillis, String device, long session, long durationMillis) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
+        try (com.fasterxml.jackson.core.JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("ts", java.time.Instant.ofEpochMilli(atMillis).toString());
+            g.writeStringField("event", "close");
+            g.writeStringField("device", device);
+            g.writeNumberField("session", session);
+            g.writeStringField("reason", "SERVER_SHUTDOWN");
+            g.writeNumberField("durationMs", Math.max(0, durationMillis));
+            g.writeBooleanField("unclean", true);
+            g.writeStringField("detail", "the server stopped without closing this session (kill -9, crash or power"
+                    + " loss); closed when it started again");
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     /** A lock-free reader of a store directory; see {@link StoreReader#openReadOnly}. */
@@ -247,7 +317,16 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         return commandJournal;
     }
 
-    /** The store directory, absolute. */
+    /** The application feed of this store, or null with {@link Options#feed()} off. */
+    public Feed feed() {
+        return feed;
+    }
+
+    /** Feed events refused because the store was failed or closing. */
+    public long feedEventsLost() {
+        return feedEventsLost.get();
+    }
+
     /**
      * The device history in this store (its own column family, written by its own thread), keeping
      * {@code keep} sessions per device; made on the first call, closed with the store.
@@ -391,6 +470,13 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
      */
     @Override
     public void append(String deviceId, long seq, byte[] payload, long receivedAtMillis, AppendCallback callback) {
+        append(deviceId, 0, seq, payload, receivedAtMillis, callback);
+    }
+
+    /** {@link #append(String, long, byte[], long, AppendCallback)}, with the session the message came in, for the feed. */
+    @Override
+    public void append(String deviceId, long session, long seq, byte[] payload, long receivedAtMillis,
+                       AppendCallback callback) {
         Objects.requireNonNull(callback, "callback");
         byte[] device;
         try {
@@ -406,6 +492,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             return;
         }
         Entry entry = new Entry(deviceId, device, seq, payload, receivedAtMillis, callback);
+        entry.session = session;
         Throwable stop = stopped.get();
         if (stop != null) {
             complete(callback, null, stop);
@@ -422,6 +509,34 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             complete(callback, null, stopCause());
         }
     }
+
+    /**
+     * Queues a feed event or command change for the writer's next batch; dropped (and counted in
+     * {@link #feedEventsLost()}) only while the store is failed for a reason other than the
+     * backlog, or closing: events are small, so a backlog of unforwarded data does not stop them.
+     */
+    private void appendFeed(Feed.Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body,
+                            int live) {
+        byte[] device = null;
+        if (deviceId != null) {
+            try {
+                device = StoreLayout.deviceBytes(deviceId);
+            } catch (IllegalArgumentException e) {
+                deviceId = null; // a failed handshake's claimed id may be anything: the JSON has it
+            }
+        }
+        StoreHealth h = health;
+        if (stopped.get() != null || (!h.isHealthy() && !BACKLOG.equals(h.resource()))) {
+            feedEventsLost.incrementAndGet();
+            return;
+        }
+        if (!writer.offer(Entry.feed(kind, deviceId, device, session, seq, atMillis, body, device == null ? 0 : live))) {
+            feedEventsLost.incrementAndGet();
+        }
+    }
+
+    /** {@link StoreHealth#resource()} of a store that refuses appends because too much is unforwarded. */
+    static final String BACKLOG = "backlog";
 
     // ---- reading ---------------------------------------------------------------------------
 
@@ -518,6 +633,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             // Reads still queued run after the handle is closed and fail with "store closed".
             readers.shutdown();
             writer.close();
+            if (feed != null) {
+                feed.failHeld(new IllegalStateException("store closed before Kafka had the message: " + handle.dir));
+            }
             synchronized (this) {
                 if (commandJournal != null) {
                     commandJournal.close();
@@ -535,6 +653,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             }
             writeBatch.close();
             writeOptions.close();
+            if (feed != null) {
+                feed.close();
+            }
             closed = true;
             log.info("{}: message store closed after {} commits", handle.dir, commits.get());
         }
@@ -552,7 +673,11 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         for (Entry e : batch) {
             if (!e.done) {
                 e.done = true;
-                fenced.add(e.deviceId);
+                if (e.kind == null) {
+                    fenced.add(e.deviceId);
+                } else {
+                    feedEventsLost.incrementAndGet();
+                }
                 complete(e.callback, null, error);
             }
         }
@@ -567,11 +692,25 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             }
             StoreHealth h = health;
             if (!h.isHealthy()) {
-                // Queued before the store failed: refused like any append made now.
-                refuse(batch, new StoreUnavailableException(h));
-                return;
+                // Queued before the store failed: refused like any append made now; a backlog
+                // refuses messages only (the feed's events are what says what is going on).
+                if (!BACKLOG.equals(h.resource())) {
+                    refuse(batch, new StoreUnavailableException(h));
+                    return;
+                }
+                List<Entry> events = new ArrayList<>();
+                List<Entry> messages = new ArrayList<>();
+                for (Entry e : batch) {
+                    (e.kind == null ? messages : events).add(e);
+                }
+                refuse(messages, new StoreUnavailableException(h));
+                if (events.isEmpty()) {
+                    return;
+                }
+                batch = events;
             }
             commit(batch, writeBatch);
+            checkBacklog();
         } finally {
             lock.unlock();
         }
@@ -580,7 +719,11 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     /** Fails every append of the batch, fencing their devices: none of it was stored. */
     private void refuse(List<Entry> batch, Throwable error) {
         for (Entry entry : batch) {
-            fenced.add(entry.deviceId);
+            if (entry.kind == null) {
+                fenced.add(entry.deviceId);
+            } else {
+                feedEventsLost.incrementAndGet();
+            }
             entry.done = true;
             complete(entry.callback, null, error);
         }
@@ -600,6 +743,74 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                     + " on that filesystem, or lower --min-free-disk)", false);
         }
     }
+
+    /**
+     * Enters the failed state (resource {@value #BACKLOG}) when the data not yet forwarded to
+     * Kafka reaches {@link Options#maxUnforwardedBytes()}: messages are refused (the devices keep
+     * them and resend), nothing stored is dropped. Writer thread, under the lock.
+     */
+    private void checkBacklog() {
+        long max = options.maxUnforwardedBytes();
+        if (feed == null || max == 0 || !health.isHealthy()) {
+            return;
+        }
+        long unforwarded = feed.unforwardedBytes();
+        if (unforwarded >= max) {
+            fail(BACKLOG, dir + ": " + unforwarded + " bytes not yet forwarded to Kafka reached --max-store-bytes " + max
+                    + "; messages are refused (devices keep them) until the forwarder has brought it below "
+                    + resumeBacklogBytes(), false);
+        }
+    }
+
+    /** Unforwarded bytes at which a store failed for its backlog takes messages again: 90 % of the limit. */
+    private long resumeBacklogBytes() {
+        return options.maxUnforwardedBytes() - options.maxUnforwardedBytes() / 10;
+    }
+
+    /** Prober thread: one retention round (see {@link Options#retention()}). */
+    private void retain() {
+        lock.lock();
+        try {
+            if (stopped.get() != null || feed == null) {
+                return;
+            }
+            long cutoff = System.currentTimeMillis() - options.retention().toMillis();
+            int n;
+            long total = 0;
+            do {
+                n = feed.retain(cutoff);
+                total += n;
+            } while (n == RocksDbFeed.RETENTION_ROUND && stopped.get() == null);
+            if (total > 0) {
+                retainedSinceCompaction += total;
+                log.debug("{}: retention deleted {} feed entries older than {}", dir, total, options.retention());
+            }
+            long now = System.currentTimeMillis();
+            if (retainedSinceCompaction > 0 && now - lastCompactionMillis >= COMPACTION_INTERVAL_MILLIS) {
+                // Deletes free disk space only when compaction drops them with the data they hide.
+                RocksDbHandle h = handle;
+                if (h.enter()) {
+                    try {
+                        h.db.compactRange(h.feedCf);
+                        h.db.compactRange(h.messagesCf);
+                    } finally {
+                        h.exit();
+                    }
+                }
+                retainedSinceCompaction = 0;
+                lastCompactionMillis = now;
+            }
+        } catch (RocksDBException | RuntimeException e) {
+            log.debug("{}: retention round failed: {}", dir, e.toString());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Retention compacts at most this often (a compaction after a large delete is what frees the disk). */
+    static final long COMPACTION_INTERVAL_MILLIS = 10_000;
+    private long retainedSinceCompaction; // prober thread
+    private long lastCompactionMillis;    // prober thread
 
     /** Free space at which a store failed for want of it takes appends again: the threshold and half of it. */
     private long resumeFreeBytes() {
@@ -647,6 +858,16 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     }
 
     private void tryRecover() {
+        if (BACKLOG.equals(health.resource())) {
+            if (feed.unforwardedBytes() >= resumeBacklogBytes()) {
+                return;
+            }
+            StoreHealth was = health;
+            health = new StoreHealth(StoreHealth.State.HEALTHY, "", "", System.currentTimeMillis(), failures);
+            log.warn("{}: message store RECOVERED after {} ms (backlog: {} bytes unforwarded now); accepting messages again",
+                    dir, health.sinceMillis() - was.sinceMillis(), feed.unforwardedBytes());
+            return;
+        }
         if (minFreeBytes > 0) {
             long free = usableSpace();
             if (free >= 0 && free < resumeFreeBytes()) {
@@ -696,14 +917,30 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
     private void commit(List<Entry> batch, WriteBatch wb) {
         // Device states as they will be once this batch is written; starts from the durable ones.
         Map<String, Touched> touched = new HashMap<>();
+        RocksDbHandle handle = this.handle;
+        int feedEntries = 0;
         try {
             wb.clear();
             for (Entry e : batch) {
                 e.error = null;
+                if (e.kind != null) {
+                    // A feed event or command change: no seq, no device state.
+                    e.offset = feed.assign(wb, handle, e.kind.code(), e.session, e.seq, e.receivedAtMillis, e.device,
+                            e.payload.length, e.payload);
+                    if (e.live != 0) {
+                        RocksDbFeed.markLive(wb, handle, e.live, e.session, e.receivedAtMillis, e.device);
+                    }
+                    e.result = AppendResult.STORED;
+                    feedEntries++;
+                    continue;
+                }
                 Touched t = touched.get(e.deviceId);
                 DeviceState prev = t != null ? t.state : durableState(e);
                 if (e.seq <= prev.lastSeq()) {
                     e.result = AppendResult.DUPLICATE;
+                    // Its original is at or below the last offset assigned: with --ack-after kafka
+                    // the duplicate's ACK waits for that, too.
+                    e.offset = feed == null ? 0 : feed.assigned();
                     continue;
                 }
                 if (e.seq > prev.lastSeq() + 1 && fenced.contains(e.deviceId)) {
@@ -719,13 +956,18 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 e.result = e.seq == prev.lastSeq() + 1 ? AppendResult.STORED : AppendResult.STORED_AFTER_GAP;
                 wb.put(handle.messagesCf, StoreLayout.messageKey(e.device, e.seq),
                         StoreLayout.messageValue(e.receivedAtMillis, e.payload));
+                if (feed != null) {
+                    e.offset = feed.assign(wb, handle, Feed.Kind.MESSAGE.code(), e.session, e.seq, e.receivedAtMillis,
+                            e.device, e.payload.length, null);
+                    feedEntries++;
+                }
                 if (t == null) {
                     touched.put(e.deviceId, new Touched(e.device, prev.afterStoring(e.seq)));
                 } else {
                     t.state = prev.afterStoring(e.seq);
                 }
             }
-            if (!touched.isEmpty()) {
+            if (!touched.isEmpty() || feedEntries > 0) {
                 // Same batch as the messages: lastSeq on disk never disagrees with the messages.
                 for (Touched t : touched.values()) {
                     wb.put(handle.devicesCf, t.device, t.state.encode());
@@ -735,13 +977,19 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 commits.incrementAndGet();
                 long written = 0;
                 for (Entry e : batch) {
-                    if (e.error == null && e.result != null && e.result != AppendResult.DUPLICATE) {
+                    if (e.kind == null && e.error == null && e.result != null && e.result != AppendResult.DUPLICATE) {
                         written++;
                     }
                 }
                 appended.addAndGet(written);
             }
+            if (feed != null) {
+                feed.published();
+            }
         } catch (RocksDBException | RuntimeException e) {
+            if (feed != null) {
+                feed.rolledBack();
+            }
             // Nothing of this batch may be reported stored: the device resends after reconnect,
             // and the durable states (not updated here) classify the resends correctly.
             String why = e instanceof RocksDBException re ? RocksDbHandle.describe(re) : e.toString();
@@ -756,9 +1004,15 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             // Stored contiguously from the durable lastSeq (a gap was refused above): healed.
             fenced.remove(t.getKey());
         }
+        boolean hold = feed != null && options.ackAfterForward();
         for (Entry e : batch) {
             e.done = true;
-            complete(e.callback, e.result, e.error);
+            if (hold && e.kind == null && e.error == null) {
+                AppendCallback cb = e.callback;
+                feed.completeWhenForwarded(e.offset, (r, err) -> complete(cb, r, err), e.result);
+            } else {
+                complete(e.callback, e.result, e.error);
+            }
         }
         if (!listeners.isEmpty()) {
             notifyListeners(batch);
@@ -778,7 +1032,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
 
     private void notifyListeners(List<Entry> batch) {
         for (Entry e : batch) {
-            if (e.result != AppendResult.STORED && e.result != AppendResult.STORED_AFTER_GAP) {
+            if (e.kind != null || (e.result != AppendResult.STORED && e.result != AppendResult.STORED_AFTER_GAP)) {
                 continue;
             }
             StoredMessage m = new StoredMessage(e.deviceId, e.seq, e.receivedAtMillis, e.payload);
@@ -815,7 +1069,14 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         final byte[] payload;
         final long receivedAtMillis;
         final AppendCallback callback;
+        /** Null for a message; the kind of a feed event or command change (payload = its JSON). */
+        Feed.Kind kind;
+        long session;
+        /** A feed event's session mark: 0 none, 1 opens, 2 closes. */
+        int live;
         // Writer thread only.
+        /** The feed offset a message or event was given (a duplicate: the last assigned before it). */
+        long offset;
         AppendResult result;
         Throwable error;
         boolean done;
@@ -828,6 +1089,17 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             this.receivedAtMillis = receivedAtMillis;
             this.callback = callback;
         }
+
+        static Entry feed(Feed.Kind kind, String deviceId, byte[] device, long session, long seq, long atMillis,
+                          byte[] body, int live) {
+            Entry e = new Entry(deviceId, device, seq, body, atMillis, NO_CALLBACK);
+            e.kind = kind;
+            e.session = session;
+            e.live = live;
+            return e;
+        }
+
+        private static final AppendCallback NO_CALLBACK = (r, err) -> { };
     }
 
     private static final class Touched {
@@ -879,8 +1151,18 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         private final int maxBatchBytes;
         private final int queueCapacity;
         private final long minFreeDiskBytes;
+        private final boolean feed;
+        private final boolean forwarding;
+        private final boolean ackAfterForward;
+        private final java.time.Duration retention;
+        private final long maxUnforwardedBytes;
 
         private Options(Builder b) {
+            this.feed = b.feed;
+            this.forwarding = b.forwarding;
+            this.ackAfterForward = b.ackAfterForward;
+            this.retention = b.retention;
+            this.maxUnforwardedBytes = b.maxUnforwardedBytes;
             this.sync = b.sync;
             this.maxBatch = b.maxBatch;
             this.maxBatchBytes = b.maxBatchBytes;
@@ -944,11 +1226,53 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             return queueCapacity;
         }
 
+        /**
+         * Whether the store keeps the application feed ({@link RocksDbMessageStore#feed()}): one
+         * more small record per message (a reference, not a copy) and one per session event.
+         * Default {@code true}.
+         */
+        public boolean feed() {
+            return feed;
+        }
+
+        /**
+         * Whether a forwarder (Kafka) consumes the feed and moves its position. Without one,
+         * every entry counts as forwarded: retention deletes by age alone and nothing is held.
+         */
+        public boolean forwarding() {
+            return forwarding;
+        }
+
+        /** {@code --ack-after kafka}: an append completes only once the forwarder has its feed entry. */
+        public boolean ackAfterForward() {
+            return ackAfterForward;
+        }
+
+        /**
+         * Feed entries (and their messages) older than this, and forwarded, are deleted; zero
+         * (default): kept forever.
+         */
+        public java.time.Duration retention() {
+            return retention;
+        }
+
+        /**
+         * Bytes of message and event bodies not yet forwarded at which the store refuses messages
+         * (the {@value RocksDbMessageStore#BACKLOG} failure) until 90 % of it; 0 (default): no limit.
+         */
+        public long maxUnforwardedBytes() {
+            return maxUnforwardedBytes;
+        }
+
         @Override
         public String toString() {
             return "sync=" + sync + ", maxBatch=" + maxBatch + ", maxBatchBytes=" + maxBatchBytes
                     + ", queueCapacity=" + queueCapacity
-                    + ", minFreeDisk=" + (minFreeDiskBytes == AUTO ? "auto" : minFreeDiskBytes + " bytes");
+                    + ", minFreeDisk=" + (minFreeDiskBytes == AUTO ? "auto" : minFreeDiskBytes + " bytes")
+                    + ", feed=" + (!feed ? "off" : "on" + (forwarding ? ", forwarding" : "")
+                    + (ackAfterForward ? ", ack after forward" : "")
+                    + (retention.isZero() ? "" : ", retention " + retention)
+                    + (maxUnforwardedBytes == 0 ? "" : ", max unforwarded " + maxUnforwardedBytes + " bytes"));
         }
 
         /** Builder for {@link Options}; each setter validates its value. Not thread-safe. */
@@ -958,8 +1282,57 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
             private int queueCapacity = DEFAULT_QUEUE_CAPACITY;
             private long minFreeDiskBytes = AUTO;
+            private boolean feed = true;
+            private boolean forwarding;
+            private boolean ackAfterForward;
+            private java.time.Duration retention = java.time.Duration.ZERO;
+            private long maxUnforwardedBytes;
 
             private Builder() {
+            }
+
+            /** See {@link Options#feed()}. Default {@code true}. */
+            public Builder feed(boolean on) {
+                this.feed = on;
+                return this;
+            }
+
+            /** See {@link Options#forwarding()}. Default {@code false}. */
+            public Builder forwarding(boolean on) {
+                this.forwarding = on;
+                return this;
+            }
+
+            /** See {@link Options#ackAfterForward()}. Default {@code false}; needs {@link #forwarding}. */
+            public Builder ackAfterForward(boolean on) {
+                this.ackAfterForward = on;
+                return this;
+            }
+
+            /**
+             * See {@link Options#retention()}. Default zero (keep).
+             *
+             * @throws IllegalArgumentException if negative
+             */
+            public Builder retention(java.time.Duration d) {
+                if (d == null || d.isNegative()) {
+                    throw new IllegalArgumentException("retention: " + d + " (expected: >= 0)");
+                }
+                this.retention = d;
+                return this;
+            }
+
+            /**
+             * See {@link Options#maxUnforwardedBytes()}. Default 0 (no limit).
+             *
+             * @throws IllegalArgumentException if negative
+             */
+            public Builder maxUnforwardedBytes(long bytes) {
+                if (bytes < 0) {
+                    throw new IllegalArgumentException("maxUnforwardedBytes: " + bytes + " (expected: >= 0)");
+                }
+                this.maxUnforwardedBytes = bytes;
+                return this;
             }
 
             /**
@@ -1020,7 +1393,17 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                 return this;
             }
 
+            /**
+             * @throws IllegalStateException if a forwarding option is set without the feed or
+             *     without {@link #forwarding}
+             */
             public Options build() {
+                if ((forwarding || ackAfterForward || maxUnforwardedBytes > 0) && !feed) {
+                    throw new IllegalStateException("forwarding, ack after forward and max unforwarded bytes need the feed");
+                }
+                if ((ackAfterForward || maxUnforwardedBytes > 0) && !forwarding) {
+                    throw new IllegalStateException("ack after forward and max unforwarded bytes need a forwarder (Kafka)");
+                }
                 return new Options(this);
             }
         }

@@ -17,9 +17,15 @@ import java.nio.charset.StandardCharsets;
  *          'k' device ASCII, 0x00, key     → command id
  * history  device ASCII, 0x00, u64 session id → session record ({@code internal.history.HistoryRecord}),
  *          the last N sessions of each device (N = --history-sessions; older ones deleted on write)
+ * feed     'o' u64 offset      → feed entry: u8 kind, u64 session, u64 seq, u64 atMillis, u32 body length,
+ *                                 u16 device length, device ASCII, then the body (JSON) for EVENT and
+ *                                 COMMAND; a MESSAGE's body is its record in messages (not copied)
+ *          'l' u64 session id  → a session whose open event is in the feed and whose close is not:
+ *                                 u64 openedAtMillis, device ASCII (a restart closes them in the feed)
+ *          'f'                 → u64 offset: the forwarder's position (every entry up to it is in Kafka)
  * </pre>
  *
- * <p>The commands and history families were added after format 1 without changing it: a store
+ * <p>The commands, history and feed families were added after format 1 without changing it: a store
  * made before is opened writable with empty ones, and read-only without them.
  *
  * <p>All integers are big-endian. Device ids are printable ASCII (0x21–0x7E, PROTOCOL.md 4.1), so
@@ -31,6 +37,11 @@ final class StoreLayout {
     static final String DEVICES_CF = "devices";
     static final String COMMANDS_CF = "commands";
     static final String HISTORY_CF = "history";
+    static final String FEED_CF = "feed";
+    static final byte FEED_ENTRY = 'o';
+    static final byte FEED_LIVE = 'l';
+    static final byte[] FEED_FORWARDED_KEY = {'f'};
+    private static final int FEED_HEADER = 1 + 8 + 8 + 8 + 4 + 2;
     static final byte[] FORMAT_KEY = "tether.format".getBytes(StandardCharsets.US_ASCII);
     static final byte FORMAT_VERSION = 1;
 
@@ -124,6 +135,75 @@ final class StoreLayout {
         byte[] payload = new byte[value.length - 8];
         System.arraycopy(value, 8, payload, 0, payload.length);
         return new StoredMessage(deviceOf(key), seqOf(key), getLong(value, 0), payload);
+    }
+
+    /** A key of the feed family: a prefix byte ({@link #FEED_ENTRY}, {@link #FEED_LIVE}) and a u64. */
+    static byte[] feedKey(byte prefix, long n) {
+        byte[] k = new byte[9];
+        k[0] = prefix;
+        putLong(k, 1, n);
+        return k;
+    }
+
+    static boolean isFeedKey(byte[] key, byte prefix) {
+        return key.length == 9 && key[0] == prefix;
+    }
+
+    /** The value of a feed entry; {@code body} is null for a MESSAGE (its bytes are in messages), {@code bodyLength} counted either way. */
+    static byte[] feedValue(int kind, long session, long seq, long atMillis, byte[] device, int bodyLength, byte[] body) {
+        int dl = device == null ? 0 : device.length;
+        byte[] v = new byte[FEED_HEADER + dl + (body == null ? 0 : body.length)];
+        v[0] = (byte) kind;
+        putLong(v, 1, session);
+        putLong(v, 9, seq);
+        putLong(v, 17, atMillis);
+        putInt(v, 25, bodyLength);
+        v[29] = (byte) (dl >>> 8);
+        v[30] = (byte) dl;
+        if (dl > 0) {
+            System.arraycopy(device, 0, v, FEED_HEADER, dl);
+        }
+        if (body != null) {
+            System.arraycopy(body, 0, v, FEED_HEADER + dl, body.length);
+        }
+        return v;
+    }
+
+    /** The fields of a feed value, the body still inside {@link #value}. */
+    record FeedValue(int kind, long session, long seq, long atMillis, int bodyLength, String device, byte[] value,
+                     int bodyOffset) {
+        byte[] body() {
+            byte[] b = new byte[value.length - bodyOffset];
+            System.arraycopy(value, bodyOffset, b, 0, b.length);
+            return b;
+        }
+    }
+
+    /**
+     * @throws IllegalStateException if the value is too short for its header (a damaged store)
+     */
+    static FeedValue decodeFeed(byte[] v) {
+        if (v.length < FEED_HEADER) {
+            throw new IllegalStateException("feed entry of " + v.length + " bytes (expected: >= " + FEED_HEADER + ")");
+        }
+        int dl = ((v[29] & 0xFF) << 8) | (v[30] & 0xFF);
+        if (v.length < FEED_HEADER + dl) {
+            throw new IllegalStateException("feed entry of " + v.length + " bytes with a device id of " + dl);
+        }
+        String device = dl == 0 ? null : new String(v, FEED_HEADER, dl, StandardCharsets.US_ASCII);
+        return new FeedValue(v[0] & 0xFF, getLong(v, 1), getLong(v, 9), getLong(v, 17), getInt(v, 25), device, v,
+                FEED_HEADER + dl);
+    }
+
+    static void putInt(byte[] b, int off, int v) {
+        b[off] = (byte) (v >>> 24);
+        b[off + 1] = (byte) (v >>> 16);
+        b[off + 2] = (byte) (v >>> 8);
+        b[off + 3] = (byte) v;
+    }
+
+    static int getInt(byte[] b, int off) {
+        return ((b[off] & 0xFF) << 24) | ((b[off + 1] & 0xFF) << 16) | ((b[off + 2] & 0xFF) << 8) | (b[off + 3] & 0xFF);
     }
 
     static void putLong(byte[] b, int off, long v) {

@@ -222,6 +222,20 @@ public final class JsonEventLog implements EventLog {
         });
     }
 
+    /**
+     * The JSON object (one line, no newline) that the event file has for {@code event}: a
+     * {@link SessionOpened}, {@link SessionClosed} or {@link Command}. The application feed
+     * carries the same objects.
+     */
+    public static String json(Object event) {
+        return format(event);
+    }
+
+    /** The JSON object of a sequence gap event, as in the event file. */
+    public static String gapJson(long atMillis, String deviceId, long sessionId, long seq) {
+        return format(new Gap(atMillis, deviceId, sessionId, seq));
+    }
+
     private static String format(Object event) {
         if (event instanceof SessionClosed c) {
             return format(c);

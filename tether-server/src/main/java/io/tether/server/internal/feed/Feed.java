@@ -69,6 +69,15 @@ public interface Feed {
      */
     void append(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body);
 
+    /**
+     * A session's open ({@code open}) or close event, as {@link #append} of an EVENT; the feed
+     * also remembers which sessions are open, so that a restart after a crash (kill -9, power
+     * loss) appends a close event for each session it left open: every open has its close.
+     */
+    default void appendSession(boolean open, String deviceId, long session, long atMillis, byte[] body) {
+        append(Kind.EVENT, deviceId, session, 0, atMillis, body);
+    }
+
     /** The highest offset that is durable, 0 if the feed is empty. */
     long head();
 

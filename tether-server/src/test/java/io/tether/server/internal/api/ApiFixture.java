@@ -40,6 +40,10 @@ final class ApiFixture implements AutoCloseable {
     ApiServer server;
     /** The connection bounds the next {@link #start} uses. */
     ApiServer.Limits limits = ApiServer.Limits.DEFAULT;
+    /** The application feed the next {@link #start} serves, or null for none (--no-feed). */
+    io.tether.server.internal.feed.Feed feed;
+    /** The feed endpoints' bounds the next {@link #start} uses. */
+    ApiServer.FeedLimits feedLimits = ApiServer.FeedLimits.DEFAULT;
 
     /** A reply: status, headers and body as text and as a JSON tree (null if not JSON). */
     record Reply(int status, java.net.http.HttpHeaders headers, String body, JsonNode json) {
@@ -77,9 +81,10 @@ final class ApiFixture implements AutoCloseable {
     }
 
     ApiServer.Settings settings(ApiRate rate, int maxFrame, boolean authenticated, io.netty.handler.ssl.SslContext tls) {
-        return new ApiServer.Settings(new InetSocketAddress("127.0.0.1", 0), tls, authenticated ? keys : null, rate,
-                maxFrame, () -> commands, directory, Transport.best(), meters, Clock.fixed(NOW, ZoneOffset.UTC),
+        ApiServer.Settings s = new ApiServer.Settings(new InetSocketAddress("127.0.0.1", 0), tls, authenticated ? keys : null,
+                rate, maxFrame, () -> commands, directory, Transport.best(), meters, Clock.fixed(NOW, ZoneOffset.UTC),
                 System::nanoTime, limits);
+        return feed == null ? s : s.withFeed(feed, feedLimits);
     }
 
     URI uri(String path) {

@@ -1,0 +1,118 @@
+package io.tether.server.internal.feed;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.tether.server.Command;
+import io.tether.server.SessionClosed;
+import io.tether.server.SessionListener;
+import io.tether.server.SessionOpened;
+import io.tether.server.internal.events.JsonEventLog;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+
+/**
+ * Puts session events and command changes into the {@link Feed}: each session's open and close
+ * (the same JSON objects as the event file), sequence gaps, failed authentications (a close
+ * without a session but with an auth cause), and every command state change with its result.
+ * Other closes without a session (a port scan, a handshake that timed out) stay in the event
+ * file only. Runs on the event loops and the ledger thread: formats, then enqueues.
+ */
+public final class FeedEvents implements SessionListener {
+    private static final JsonFactory JSON = new JsonFactory();
+    private final Feed feed;
+
+    public FeedEvents(Feed feed) {
+        this.feed = feed;
+    }
+
+    @Override
+    public void onOpen(SessionOpened e) {
+        feed.appendSession(true, e.deviceId(), e.sessionId(), e.atMillis(), utf8(JsonEventLog.json(e)));
+    }
+
+    @Override
+    public void onClose(SessionClosed e) {
+        if (e.deviceId() != null && e.sessionId() != 0) {
+            feed.appendSession(false, e.deviceId(), e.sessionId(), e.atMillis(), utf8(JsonEventLog.json(e)));
+        } else if (e.authCause() != null) {
+            feed.append(Feed.Kind.EVENT, e.claimedDevice(), 0, 0, e.atMillis(), utf8(JsonEventLog.json(e)));
+        }
+    }
+
+    @Override
+    public void onSequenceGap(String deviceId, long sessionId, long receivedSeq) {
+        long now = System.currentTimeMillis();
+        feed.append(Feed.Kind.EVENT, deviceId, sessionId, 0, now,
+                utf8(JsonEventLog.gapJson(now, deviceId, sessionId, receivedSeq)));
+    }
+
+    @Override
+    public void onCommand(Command c) {
+        long at = switch (c.state()) {
+            case QUEUED -> c.createdAtMillis();
+            case SENT -> c.sentAtMillis();
+            case DELIVERED -> c.deliveredAtMillis();
+            default -> c.finishedAtMillis();
+        };
+        if (at == 0) {
+            at = System.currentTimeMillis();
+        }
+        feed.append(Feed.Kind.COMMAND, c.deviceId(), 0, c.seq(), at, command(c, at));
+    }
+
+    /**
+     * A command change as the feed has it: {"ts","event":"command","device","id","seq","state",
+     * "attempts","createdAt","idempotencyKey"?, "detail"?, "result"? (base64), "resultText"? (the
+     * result when it is valid UTF-8)}.
+     */
+    static byte[] command(Command c, long atMillis) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("ts", Instant.ofEpochMilli(atMillis).toString());
+            g.writeStringField("event", "command");
+            g.writeStringField("device", c.deviceId());
+            g.writeStringField("id", c.id());
+            g.writeNumberField("seq", c.seq());
+            g.writeStringField("state", c.state().name());
+            g.writeNumberField("attempts", c.attempts());
+            g.writeStringField("createdAt", Instant.ofEpochMilli(c.createdAtMillis()).toString());
+            if (c.idempotencyKey() != null) {
+                g.writeStringField("idempotencyKey", c.idempotencyKey());
+            }
+            if (!c.detail().isEmpty()) {
+                g.writeStringField("detail", c.detail());
+            }
+            if (c.result() != null) {
+                g.writeStringField("result", Base64.getEncoder().encodeToString(c.result()));
+                String text = textOrNull(c.result());
+                if (text != null) {
+                    g.writeStringField("resultText", text);
+                }
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static String textOrNull(byte[] b) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
