@@ -39,7 +39,9 @@ final class KafkaSink implements KafkaForwarder.Sink {
     private static final Logger log = LoggerFactory.getLogger(KafkaSink.class);
     private static final long ADMIN_TIMEOUT_SECONDS = 15;
     /** Longer than a transaction may stay open (transaction.timeout.ms): another gateway's open one holds the read. */
-    private static final Duration POSITION_READ_TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration POSITION_READ_TIMEOUT = Duration.ofSeconds(60);
+    /** How long the read waits, past the last stable offset, for the high watermark. */
+    static final Duration HW_WAIT = Duration.ofSeconds(15);
 
     private final KafkaClients clients;
     private final KafkaOptions options;
@@ -128,11 +130,14 @@ final class KafkaSink implements KafkaForwarder.Sink {
     }
 
     /**
-     * Reads the offsets topic to its end: the high watermark when the read starts, so every
-     * transaction the previous producer left (settled by initTransactions before this is called)
-     * is decided and read. With read_committed a consumer stops at the last stable offset, which
-     * another gateway's open transaction can hold below our last record; reading on until the
-     * position passes the high watermark waits that transaction out instead of missing ours.
+     * Reads the offsets topic to its end, with read_committed. The end is first the last stable
+     * offset (LSO), as Kafka Connect reads its offsets topic: every transaction below it is
+     * decided, and this gateway's own last one was settled by initTransactions before this is
+     * called. Then, if the high watermark is above the LSO, the read goes on for up to {@link
+     * #HW_WAIT}: another gateway's transaction, open when ours committed, may hold the LSO below
+     * our last record; waiting it out avoids forwarding that record's entries twice. A partition
+     * whose LSO does not move (seen after a broker was killed mid-commit) does not stop the
+     * forwarder: it goes on from what the LSO allowed, and says so.
      */
     @Override
     public long committedPosition() throws Exception {
@@ -154,20 +159,35 @@ final class KafkaSink implements KafkaForwarder.Sink {
                     .get(ADMIN_TIMEOUT_SECONDS, TimeUnit.SECONDS).forEach((tp, info) -> end.put(tp, info.offset()));
             c.assign(tps);
             c.seekToBeginning(tps);
-            long found = -1;
+            Map<TopicPartition, Long> stable = c.endOffsets(tps, Duration.ofSeconds(ADMIN_TIMEOUT_SECONDS));
+            long[] found = {-1};
             long deadline = System.nanoTime() + POSITION_READ_TIMEOUT.toNanos();
-            while (!reached(c, end)) {
+            while (!reached(c, stable)) {
                 if (System.nanoTime() > deadline) {
-                    throw new TimeoutException("reading " + topic + " to its end took over " + POSITION_READ_TIMEOUT.toSeconds()
-                            + " s (a transaction left open on it?)");
+                    throw new TimeoutException("reading " + topic + " to its last stable offset took over "
+                            + POSITION_READ_TIMEOUT.toSeconds() + " s");
                 }
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    if (r.key() != null && Arrays.equals(r.key(), gatewayKey)) {
-                        found = r.value() == null ? -1 : parse(r);
-                    }
-                }
+                poll(c, found);
             }
-            return found;
+            long hwDeadline = System.nanoTime() + HW_WAIT.toNanos();
+            while (!reached(c, end) && System.nanoTime() < hwDeadline) {
+                poll(c, found);
+            }
+            if (!reached(c, end)) {
+                log.warn("kafka {}: {} has a transaction open for over {} s (another gateway's, or one left by a broker that "
+                        + "died mid-commit); this gateway's position is read up to the last stable offset: if a record of "
+                        + "ours was behind it, entries after it are forwarded again", options.bootstrap(), topic,
+                        HW_WAIT.toSeconds());
+            }
+            return found[0];
+        }
+    }
+
+    private void poll(Consumer<byte[], byte[]> c, long[] found) {
+        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+            if (r.key() != null && Arrays.equals(r.key(), gatewayKey)) {
+                found[0] = r.value() == null ? -1 : parse(r);
+            }
         }
     }
 
