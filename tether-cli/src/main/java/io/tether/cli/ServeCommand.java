@@ -347,6 +347,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Topic of command state changes and results, JSON (default: tether.command-results).")
     String kafkaTopicCommandResults;
 
+    @Option(names = "--kafka-topic-offsets", paramLabel = "TOPIC",
+            description = "Compacted topic of the forwarder's position, key = gateway id (default: tether.forwarder-offsets).")
+    String kafkaTopicOffsets;
+
     @Option(names = "--kafka-commands", paramLabel = "TOPIC", arity = "0..1",
             fallbackValue = KafkaOptions.Topics.DEFAULT_COMMANDS,
             description = "Consume commands from TOPIC (default when given without a value: "
@@ -632,6 +636,7 @@ public final class ServeCommand implements Callable<Integer> {
             String stray = kafkaConfig != null ? "--kafka-config" : kafkaTopicMessages != null ? "--kafka-topic-messages"
                     : kafkaTopicEvents != null ? "--kafka-topic-events"
                     : kafkaTopicCommandResults != null ? "--kafka-topic-command-results"
+                    : kafkaTopicOffsets != null ? "--kafka-topic-offsets"
                     : kafkaCommands != null ? "--kafka-commands" : kafkaGatewayId != null ? "--kafka-gateway-id" : null;
             if (stray != null) {
                 throw new IllegalArgumentException(stray + " needs --kafka HOST:PORT (forwarding to Kafka is off without it)");
@@ -651,6 +656,9 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (kafkaTopicCommandResults != null) {
             topics = topics.withCommandResults(kafkaTopicCommandResults);
+        }
+        if (kafkaTopicOffsets != null) {
+            topics = topics.withOffsets(kafkaTopicOffsets);
         }
         if (kafkaCommands != null) {
             topics = topics.withCommands(kafkaCommands);

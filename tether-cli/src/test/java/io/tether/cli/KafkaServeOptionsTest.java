@@ -38,11 +38,12 @@ class KafkaServeOptionsTest {
         Files.writeString(props, "security.protocol=SASL_SSL\nsasl.mechanism = PLAIN\n");
         KafkaOptions o = parse("serve", "--kafka", "k1:9092,k2:9093", "--kafka-config", props.toString(),
                 "--kafka-topic-messages", "m", "--kafka-topic-events", "e", "--kafka-topic-command-results", "r",
+                "--kafka-topic-offsets", "o",
                 "--kafka-commands", "--kafka-gateway-id", "gw-7").kafkaOptions();
 
         assertThat(o.bootstrap()).isEqualTo("k1:9092,k2:9093");
         assertThat(o.properties()).containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "PLAIN");
-        assertThat(o.topics()).isEqualTo(new KafkaOptions.Topics("m", "e", "r", "tether.forwarder-offsets", "tether.commands"));
+        assertThat(o.topics()).isEqualTo(new KafkaOptions.Topics("m", "e", "r", "o", "tether.commands"));
         assertThat(o.gatewayId()).isEqualTo("gw-7");
     }
 
