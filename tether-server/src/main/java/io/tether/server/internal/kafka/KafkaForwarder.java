@@ -435,11 +435,23 @@ public final class KafkaForwarder implements AutoCloseable {
             failingSinceNanos = System.nanoTime();
             state = State.FAILING;
             log.warn("kafka {} {}: {}; {} entries waiting (retrying with back-off up to {} s)", sink.describe(),
-                    e instanceof TimeoutException || e.getCause() instanceof TimeoutException ? "unreachable" : "failing",
+                    unreachable(e) ? "unreachable" : "failing",
                     why, String.format("%,d", lag()), MAX_BACKOFF_MILLIS / 1000);
         } else {
             log.debug("kafka {} still failing: {}", sink.describe(), why);
         }
+    }
+
+    /** A timeout or a broken connection anywhere in the chain: the cluster is not answering. */
+    private static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof TimeoutException || t instanceof org.apache.kafka.common.errors.NetworkException
+                    || t instanceof org.apache.kafka.common.errors.DisconnectException
+                    || t instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String describe(Throwable e) {
