@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Arguments: {@code --messages N} (default 500,000), {@code --devices N} (1,000),
  * {@code --compression none,lz4}, {@code --dir DIR} (target/kafka-bench), {@code --transaction-entries N}
- * (the forwarder's default), {@code --no-verify}.
+ * (the forwarder's default), {@code --latency-rate N} (10,000 per second; 0 = skip), {@code --no-verify}.
+ * Then (C) appended-to-visible latency: entries appended at that rate for 15 s, a read_committed
+ * consumer taking now − receivedAt of each.
  */
 public final class KafkaForwarderBench {
     /** Entries per transaction at most: the forwarder's default unless --transaction-entries. */
@@ -45,6 +47,7 @@ public final class KafkaForwarderBench {
         String compression = "none,lz4";
         Path dir = Path.of("target", "kafka-bench");
         boolean verify = true;
+        int latencyRate = 10_000;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--messages" -> messages = Integer.parseInt(args[++i]);
@@ -53,6 +56,7 @@ public final class KafkaForwarderBench {
                 case "--dir" -> dir = Path.of(args[++i]);
                 case "--no-verify" -> verify = false;
                 case "--transaction-entries" -> transactionEntries = Integer.parseInt(args[++i]);
+                case "--latency-rate" -> latencyRate = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -76,6 +80,9 @@ public final class KafkaForwarderBench {
                 runs.add(forward(kafka, codec.strip(), messages, devices, verify, storeRate));
             }
             out.put("forwarder", runs);
+            if (latencyRate > 0) {
+                out.put("latency", latency(kafka, latencyRate, 15, devices));
+            }
         }
         System.out.println(json(out));
     }
@@ -157,6 +164,84 @@ public final class KafkaForwarderBench {
                 r.put("readCommitted", c.total());
             }
         }
+        return r;
+    }
+
+    /**
+     * Appended → visible: entries appended at {@code rate} per second for {@code seconds} (the
+     * append stands for the device's ACK: with the store, a message is appended, fsynced, then
+     * acknowledged), while a read_committed consumer measures now − receivedAt of each record.
+     * The first 2 s are warm-up, not counted. Milliseconds, one clock.
+     */
+    private static Map<String, Object> latency(KafkaBroker kafka, int rate, int seconds, int devices) throws Exception {
+        String suffix = "lat-" + System.nanoTime();
+        MemoryFeed feed = new MemoryFeed(rate * seconds + 1);
+        KafkaOptions options = KafkaOptions.builder(kafka.bootstrap()).gatewayId("bench-" + suffix)
+                .topics(KafkaOptions.Topics.DEFAULT.withMessages("bench.messages." + suffix)
+                        .withEvents("bench.events." + suffix).withCommandResults("bench.results." + suffix)
+                        .withOffsets("bench.offsets." + suffix))
+                .build();
+        KafkaForwarder f = KafkaForwarder.create(feed, new KafkaClients(options), new SimpleMeterRegistry(), Clock.systemUTC())
+                .start();
+        while (f.state() == KafkaForwarder.State.CONNECTING) {
+            Thread.sleep(10);
+        }
+        java.util.Properties p = new java.util.Properties();
+        p.put("bootstrap.servers", kafka.controlBootstrap());
+        p.put("isolation.level", "read_committed");
+        p.put("fetch.max.wait.ms", "5");
+        List<Long> samples = new ArrayList<>();
+        long total = (long) rate * seconds;
+        long warmUntil = System.currentTimeMillis() + 2_000;
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> c = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+                p, new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            List<org.apache.kafka.common.TopicPartition> tps = new ArrayList<>();
+            for (org.apache.kafka.common.PartitionInfo pi : c.partitionsFor(options.topics().messages(), Duration.ofSeconds(30))) {
+                tps.add(new org.apache.kafka.common.TopicPartition(pi.topic(), pi.partition()));
+            }
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Thread appender = new Thread(() -> {
+                long start = System.nanoTime();
+                java.util.Random random = new java.util.Random(7);
+                for (long i = 0; i < total; i++) {
+                    long due = start + i * 1_000_000_000L / rate;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                    }
+                    byte[] payload = new byte[100];
+                    random.nextBytes(payload);
+                    feed.appendMessage("dev-" + (i % devices), 1, i / devices + 1, System.currentTimeMillis(), payload);
+                }
+            }, "bench-appender");
+            appender.start();
+            long seen = 0;
+            long deadline = System.nanoTime() + Duration.ofSeconds(seconds + 60).toNanos();
+            while (seen < total && System.nanoTime() < deadline) {
+                for (org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(50))) {
+                    long now = System.currentTimeMillis();
+                    long at = Long.parseLong(new String(r.headers().lastHeader("receivedAt").value(),
+                            java.nio.charset.StandardCharsets.US_ASCII));
+                    if (at >= warmUntil) {
+                        samples.add(now - at);
+                    }
+                    seen++;
+                }
+            }
+            appender.join();
+        } finally {
+            f.close();
+        }
+        java.util.Collections.sort(samples);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("rate", rate);
+        r.put("seconds", seconds);
+        r.put("samples", samples.size());
+        r.put("p50Ms", samples.isEmpty() ? -1 : samples.get(samples.size() / 2));
+        r.put("p99Ms", samples.isEmpty() ? -1 : samples.get((int) Math.min(samples.size() - 1, Math.ceil(samples.size() * 0.99) - 1)));
+        r.put("maxMs", samples.isEmpty() ? -1 : samples.get(samples.size() - 1));
         return r;
     }
 
