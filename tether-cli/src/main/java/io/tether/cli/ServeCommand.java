@@ -12,6 +12,7 @@ import io.tether.server.MessageStores;
 import io.tether.server.ServerTls;
 import io.tether.server.TetherServer;
 import io.tether.server.Flapping;
+import io.tether.server.KafkaOptions;
 import io.tether.server.internal.delivery.RocksDbMessageStore;
 import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
@@ -329,6 +330,39 @@ public final class ServeCommand implements Callable<Integer> {
                     + "to 2 x PER_SEC; 0 = no limit). Beyond it: 429 with Retry-After.")
     String apiRate;
 
+    @Option(names = "--kafka-config", paramLabel = "FILE",
+            description = "Java properties for Tether's Kafka clients (SASL, TLS...: security.protocol, sasl.jaas.config, "
+                    + "ssl.truststore.location...). Idempotence, acks, transactional.id and isolation stay Tether's.")
+    Path kafkaConfig;
+
+    @Option(names = "--kafka-topic-messages", paramLabel = "TOPIC",
+            description = "Topic of device messages (default: tether.messages).")
+    String kafkaTopicMessages;
+
+    @Option(names = "--kafka-topic-events", paramLabel = "TOPIC",
+            description = "Topic of session events, JSON (default: tether.events).")
+    String kafkaTopicEvents;
+
+    @Option(names = "--kafka-topic-command-results", paramLabel = "TOPIC",
+            description = "Topic of command state changes and results, JSON (default: tether.command-results).")
+    String kafkaTopicCommandResults;
+
+    @Option(names = "--kafka-topic-offsets", paramLabel = "TOPIC",
+            description = "Compacted topic of the forwarder's position, key = gateway id (default: tether.forwarder-offsets).")
+    String kafkaTopicOffsets;
+
+    @Option(names = "--kafka-commands", paramLabel = "TOPIC", arity = "0..1",
+            fallbackValue = KafkaOptions.Topics.DEFAULT_COMMANDS,
+            description = "Consume commands from TOPIC (default when given without a value: "
+                    + KafkaOptions.Topics.DEFAULT_COMMANDS + ") into the command ledger: key = device id, value = "
+                    + "payload, header idempotency-key required, header ttl optional (default: off).")
+    String kafkaCommands;
+
+    @Option(names = "--kafka-gateway-id", paramLabel = "ID",
+            description = "This gateway's stable name to Kafka (transactional.id tether-ID). Default: the host name and a "
+                    + "hash of the absolute --data-dir, so it survives restarts and differs between data directories.")
+    String kafkaGatewayId;
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "YAML file of key: value, each key a flag's name without the leading -- "
                     + "(heartbeat-multiplier: 2, keepalive: off, sync: false). Typed flags win; an unknown key is an error.")
@@ -405,6 +439,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             adminKeyFile = configureAdmin(b);
             httpKeys = configureApi(b);
+            configureKafka(b);
         } catch (IllegalArgumentException e) {
             err.println("tether serve: " + ConfigFile.blame(spec.commandLine(), e.getMessage()));
             return 2;
@@ -587,6 +622,97 @@ public final class ServeCommand implements Callable<Integer> {
      * @return the API keys, to reload; null without an API or without keys
      * @throws IllegalArgumentException naming the flag, what is wrong and the fix
      */
+    /** The Kafka flags into {@link TetherServer.Builder#kafka}; IllegalArgumentException naming the flag. */
+    void configureKafka(TetherServer.Builder b) {
+        KafkaOptions k = kafkaOptions();
+        if (k != null) {
+            b.kafka(k);
+        }
+    }
+
+    /** The Kafka flags as options, or null without --kafka. */
+    KafkaOptions kafkaOptions() {
+        if (kafka == null) {
+            String stray = kafkaConfig != null ? "--kafka-config" : kafkaTopicMessages != null ? "--kafka-topic-messages"
+                    : kafkaTopicEvents != null ? "--kafka-topic-events"
+                    : kafkaTopicCommandResults != null ? "--kafka-topic-command-results"
+                    : kafkaTopicOffsets != null ? "--kafka-topic-offsets"
+                    : kafkaCommands != null ? "--kafka-commands" : kafkaGatewayId != null ? "--kafka-gateway-id" : null;
+            if (stray != null) {
+                throw new IllegalArgumentException(stray + " needs --kafka HOST:PORT (forwarding to Kafka is off without it)");
+            }
+            return null;
+        }
+        KafkaOptions.Builder k = KafkaOptions.builder(kafka);
+        if (kafkaConfig != null) {
+            k.properties(readKafkaConfig(kafkaConfig));
+        }
+        KafkaOptions.Topics topics = KafkaOptions.Topics.DEFAULT;
+        if (kafkaTopicMessages != null) {
+            topics = topics.withMessages(kafkaTopicMessages);
+        }
+        if (kafkaTopicEvents != null) {
+            topics = topics.withEvents(kafkaTopicEvents);
+        }
+        if (kafkaTopicCommandResults != null) {
+            topics = topics.withCommandResults(kafkaTopicCommandResults);
+        }
+        if (kafkaTopicOffsets != null) {
+            topics = topics.withOffsets(kafkaTopicOffsets);
+        }
+        if (kafkaCommands != null) {
+            topics = topics.withCommands(kafkaCommands);
+        }
+        k.topics(topics);
+        k.gatewayId(kafkaGatewayId != null ? kafkaGatewayId : defaultGatewayId());
+        return k.build();
+    }
+
+    private static java.util.Map<String, String> readKafkaConfig(Path file) {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.Reader r = java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("--kafka-config " + file + ": no such file");
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("--kafka-config " + file + ": " + e.getMessage()
+                    + " (expected: Java properties, key=value per line)");
+        }
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String name : new java.util.TreeSet<>(p.stringPropertyNames())) {
+            out.put(name, p.getProperty(name).strip());
+        }
+        return out;
+    }
+
+    /**
+     * The host name, and for the durable store 8 hex digits of SHA-256 of the absolute data
+     * directory: the same across restarts, different for two data directories on one host (two
+     * gateways with one id would fence each other's producer).
+     */
+    String defaultGatewayId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "tether";
+        }
+        host = host.replaceAll("[^A-Za-z0-9._-]", "");
+        if (host.isEmpty()) {
+            host = "tether";
+        }
+        if (store != StoreKind.rocksdb) {
+            return host + "-memory";
+        }
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(
+                    dataDir.toAbsolutePath().normalize().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return host + "-" + java.util.HexFormat.of().formatHex(digest, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     ApiKeys configureApi(TetherServer.Builder b) {
         if (api == null) {
             String stray = apiKeys != null ? "--api-keys" : insecureNoApiAuth ? "--insecure-no-api-auth"

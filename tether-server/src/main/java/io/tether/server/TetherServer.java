@@ -36,6 +36,7 @@ import io.tether.server.internal.delivery.InMemoryMessageStore;
 import io.tether.server.internal.history.MemorySessionHistory;
 import io.tether.server.internal.feed.Feed;
 import io.tether.server.internal.feed.FeedEvents;
+import io.tether.server.internal.kafka.KafkaGateway;
 import io.tether.server.internal.history.SessionHistory;
 import io.tether.server.internal.limits.DeviceThrottle;
 import io.tether.server.MessageStore;
@@ -97,6 +98,9 @@ public final class TetherServer implements AutoCloseable {
     private final ApiConfig apiConfig;
     private ApiServer api;
     private volatile boolean closed;
+    /** Forwarding the feed to Kafka ({@link Builder#kafka}), or null; the gateway runs from start() to close(). */
+    private final KafkaOptions kafkaOptions;
+    private volatile KafkaGateway kafka;
 
     private TetherServer(Builder b, ServerConfig config) {
         this.config = config;
@@ -109,6 +113,7 @@ public final class TetherServer implements AutoCloseable {
         this.tlsDescription = b.tlsDescription;
         this.adminAddress = b.adminAddress;
         this.adminKeys = b.adminKeys;
+        this.kafkaOptions = b.kafka;
         this.apiConfig = b.apiAddress == null ? null : new ApiConfig(b.apiAddress, b.apiKeys, b.apiTls, b.apiRate, new DeviceDirectory());
         int keep = config.historySessions();
         this.history = keep == 0 ? SessionHistory.OFF
@@ -302,6 +307,7 @@ public final class TetherServer implements AutoCloseable {
                 throw e;
             }
         }
+        startKafka();
         if (authenticator == NO_AUTH) {
             log.warn("AUTHENTICATION IS OFF: any client can claim any device id, take over its session and "
                     + "send data in its name. Use only for local demos and tests.");
@@ -310,6 +316,35 @@ public final class TetherServer implements AutoCloseable {
                 tlsDescription == null ? "plaintext (no TLS)" : "TLS on (" + tlsDescription + ")", transport, config);
         log.info("connection cap {}: {}", cap == Long.MAX_VALUE ? "none" : cap, capReason(cap));
         return this;
+    }
+
+    /**
+     * Kafka (issue 14): after the store opened and everything else started, so a failure before
+     * leaves nothing to undo; its threads connect by themselves, start() never waits for Kafka.
+     * Stopped in close() before the store: the command consumer first, then the forwarder.
+     */
+    private void startKafka() {
+        if (kafkaOptions == null) {
+            return;
+        }
+        Feed f = feed();
+        if (f == null) {
+            log.warn("kafka {}: this server's store keeps no application feed, so nothing is forwarded",
+                    kafkaOptions.bootstrap());
+            return;
+        }
+        kafka = KafkaGateway.start(kafkaOptions, f, commands, meters, context.clock);
+        if (admin != null) {
+            admin.forwarder(kafka.forwarder()::status);
+        }
+    }
+
+    private void stopKafka() {
+        KafkaGateway k = kafka;
+        kafka = null;
+        if (k != null) {
+            k.close();
+        }
     }
 
     private String capReason(long cap) {
@@ -501,6 +536,7 @@ public final class TetherServer implements AutoCloseable {
             closed = true;
         }
         if (serverChannel == null) {
+            stopKafka();
             commands.close();
             history.close();
             store.close();
@@ -534,6 +570,7 @@ public final class TetherServer implements AutoCloseable {
         }
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        stopKafka();
         commands.close();
         // After the event loops: the close events of the shutdown are recorded, then written.
         history.close();
@@ -582,6 +619,7 @@ public final class TetherServer implements AutoCloseable {
         private MeterRegistry meters;
         private Clock clock = Clock.systemUTC();
         private final List<SessionListener> listeners = new ArrayList<>();
+        private KafkaOptions kafka;
 
         private Builder() {
         }
@@ -886,6 +924,17 @@ public final class TetherServer implements AutoCloseable {
         /** Requests per API key. Default {@link ApiRate#DEFAULT} (1,000 per second, bursts of 2,000); {@link ApiRate#OFF}. */
         public Builder apiRate(ApiRate rate) {
             this.apiRate = Objects.requireNonNull(rate, "apiRate");
+            return this;
+        }
+
+        /**
+         * Forward the application feed (device messages, session events, command changes) to
+         * Kafka while the server runs, exactly once for read_committed consumers, and consume
+         * commands from Kafka if {@link KafkaOptions.Topics#commands()} names a topic. Kafka being
+         * down never stops the gateway: the feed's lag grows and is reported. Default: none.
+         */
+        public Builder kafka(KafkaOptions options) {
+            this.kafka = Objects.requireNonNull(options, "kafka");
             return this;
         }
 

@@ -68,7 +68,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code GET /health}: 200 {@code {"status":"UP",...}} while the gateway can store messages;
  *       503 {@code {"status":"DOWN","store":{"state":"FAILED","resource":"disk","cause":...}}}
  *       while its {@link io.tether.server.MessageStore#health() store has failed} (it recovers by
- *       itself).</li>
+ *       itself); with a Kafka forwarder, its state and lag as {@code "forwarder"} (Kafka down
+ *       leaves the status UP: devices are still acknowledged).</li>
  * </ul>
  *
  * <p><b>Authentication.</b> The endpoint only reads, but it names every device and its address.
@@ -141,6 +142,8 @@ public final class AdminServer implements AutoCloseable {
     /** The kernel's view of the port for the {@code tether.kernel.*} gauges, refreshed by {@link #audit()}. */
     private final KernelGauges kernel;
     private volatile boolean closed;
+    /** The Kafka forwarder's status for {@code /health}, or null without one. */
+    private volatile java.util.function.Supplier<io.tether.server.internal.kafka.KafkaForwarder.Status> forwarder;
 
     private AdminServer(TetherServer server, InetSocketAddress address, Limits limits, Keys keys,
                         RecentCloses recentCloses) {
@@ -250,6 +253,15 @@ public final class AdminServer implements AutoCloseable {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(limits, "limits");
         return new AdminServer(server, address, limits, keys, recentCloses);
+    }
+
+    /**
+     * Shows the Kafka forwarder in {@code /health} as {@code "forwarder":{state, position, head,
+     * lag, lagBytes, lastError, lastCommitAtMillis}}. A forwarder that cannot reach Kafka leaves
+     * the gateway UP: devices are still acknowledged, and the lag is the figure to watch.
+     */
+    public void forwarder(java.util.function.Supplier<io.tether.server.internal.kafka.KafkaForwarder.Status> status) {
+        this.forwarder = status;
     }
 
     /** Seconds between the audits that feed the {@code tether.kernel.*} gauges. */
@@ -392,6 +404,19 @@ public final class AdminServer implements AutoCloseable {
                     if (dropped != null) {
                         g.writeObjectFieldStart("events");
                         g.writeNumberField("dropped", (long) dropped.count());
+                        g.writeEndObject();
+                    }
+                    java.util.function.Supplier<io.tether.server.internal.kafka.KafkaForwarder.Status> fw = forwarder;
+                    if (fw != null) {
+                        io.tether.server.internal.kafka.KafkaForwarder.Status f = fw.get();
+                        g.writeObjectFieldStart("forwarder");
+                        g.writeStringField("state", f.state().name());
+                        g.writeNumberField("position", f.position());
+                        g.writeNumberField("head", f.head());
+                        g.writeNumberField("lag", f.lag());
+                        g.writeNumberField("lagBytes", f.lagBytes());
+                        g.writeStringField("lastError", f.lastError());
+                        g.writeNumberField("lastCommitAtMillis", f.lastCommitAtMillis());
                         g.writeEndObject();
                     }
                     g.writeEndObject();

@@ -207,6 +207,20 @@ class AdminServerIT {
     }
 
     @Test
+    void kafkaForwarderFailing_isInHealth_andTheGatewayStaysUp() throws Exception {
+        admin.forwarder(() -> new io.tether.server.internal.kafka.KafkaForwarder.Status(
+                io.tether.server.internal.kafka.KafkaForwarder.State.FAILING, 120, 12_465, 12_345, 1_234_500,
+                "TimeoutException Timeout expired after 10000ms", 1_700_000_000_000L));
+
+        HttpResponse<String> res = get("/health");
+
+        assertThat(res.statusCode()).isEqualTo(200);
+        assertThat(res.body()).startsWith("{\"status\":\"UP\"").endsWith(",\"forwarder\":{\"state\":\"FAILING\","
+                + "\"position\":120,\"head\":12465,\"lag\":12345,\"lagBytes\":1234500,"
+                + "\"lastError\":\"TimeoutException Timeout expired after 10000ms\",\"lastCommitAtMillis\":1700000000000}}");
+    }
+
+    @Test
     void writesAreRefused_andUnknownPathsAreNotFound() throws Exception {
         HttpResponse<String> post = http.send(HttpRequest.newBuilder(admin.uri().resolve("/sessions"))
                 .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
