@@ -426,7 +426,11 @@ final class RocksDbHandle implements StoreReader {
 
     // ---- close -----------------------------------------------------------------------------
 
-    /** Flushes memtables to SST files so the next open has no WAL to replay. Writer stopped first. */
+    /**
+     * Flushes memtables to SST files, so the WAL files behind them can go: on close, so the next
+     * open has no WAL to replay (writer stopped first); after a retention deletion, so the disk
+     * space comes back.
+     */
     void flush() {
         if (readOnly || !enter()) {
             return;
@@ -438,6 +442,9 @@ final class RocksDbHandle implements StoreReader {
             }
             if (feedCf != null) {
                 families.add(feedCf);
+            }
+            if (commandsCf != null) {
+                families.add(commandsCf);
             }
             db.flush(fo, families);
         } catch (RocksDBException e) {

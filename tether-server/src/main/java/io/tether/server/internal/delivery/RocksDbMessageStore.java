@@ -787,8 +787,10 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             }
             long now = System.currentTimeMillis();
             if (retainedSinceCompaction > 0 && now - lastCompactionMillis >= COMPACTION_INTERVAL_MILLIS) {
-                // Deletes free disk space only when compaction drops them with the data they hide.
+                // Deletes free disk space only when compaction drops them with the data they hide,
+                // and the write-ahead log only once every family that has data in it is flushed.
                 RocksDbHandle h = handle;
+                h.flush();
                 if (h.enter()) {
                     try {
                         h.db.compactRange(h.feedCf);
