@@ -346,7 +346,9 @@ public final class KafkaForwarder implements AutoCloseable {
     /** Up to maxEntries after the position; waits for the feed while there is none, lingers while there are few. */
     private List<Feed.Entry> nextBatch() throws Exception {
         List<Feed.Entry> batch = prefetched();
-        if (batch == null) {
+        if (batch == null || batch.isEmpty()) {
+            // Empty when read at the commit's start is no reason to sleep: entries may have come
+            // during the commit, and their wake-up was spent inside the producer's own wait.
             batch = feed.read(position, maxEntries);
         }
         if (batch.isEmpty()) {
