@@ -27,6 +27,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -127,6 +130,14 @@ public final class KafkaForwarder implements AutoCloseable {
     private Producer<byte[], byte[]> producer; // forwarder thread only
     private boolean topicsReady;               // forwarder thread only
     private int abortsInARow;                  // forwarder thread only
+    private Future<List<Feed.Entry>> prefetch; // forwarder thread only
+    private long prefetchAfter;                // forwarder thread only
+    /** Reads the next chunk of the feed while a transaction commits. */
+    private final ExecutorService reader = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "tether-kafka-feed-reader");
+        t.setDaemon(true);
+        return t;
+    });
     private long failingSinceNanos;            // forwarder thread only
     private volatile long position;
     private volatile State state = State.CONNECTING;
@@ -270,6 +281,7 @@ public final class KafkaForwarder implements AutoCloseable {
             }
         }
         closeProducer(Duration.ofSeconds(2));
+        reader.shutdownNow();
     }
 
     /** A new producer: fences the previous one, settles its transaction, then reads where it got to. */
@@ -333,7 +345,12 @@ public final class KafkaForwarder implements AutoCloseable {
 
     /** Up to maxEntries after the position; waits for the feed while there is none, lingers while there are few. */
     private List<Feed.Entry> nextBatch() throws Exception {
-        List<Feed.Entry> batch = feed.read(position, maxEntries);
+        List<Feed.Entry> batch = prefetched();
+        if (batch == null || batch.isEmpty()) {
+            // Empty when read at the commit's start is no reason to sleep: entries may have come
+            // during the commit, and their wake-up was spent inside the producer's own wait.
+            batch = feed.read(position, maxEntries);
+        }
         if (batch.isEmpty()) {
             if (state == State.FORWARDING || state == State.CONNECTING) {
                 state = State.CAUGHT_UP;
@@ -375,6 +392,9 @@ public final class KafkaForwarder implements AutoCloseable {
                 }
             }
             p.send(new ProducerRecord<>(topics.offsets(), null, null, gatewayKey, ascii(last), null));
+            // The next chunk is read while Kafka commits this one: the store's read and the
+            // commit's round trips are the two waits of a transaction, and they need not add up.
+            prefetch(last);
             p.commitTransaction();
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                  | AuthenticationException | UnsupportedVersionException | InterruptException | TimeoutException e) {
@@ -406,6 +426,39 @@ public final class KafkaForwarder implements AutoCloseable {
         events.increment(nEvents);
         commandResults.increment(nCommands);
         settled(lag() == 0 ? State.CAUGHT_UP : State.FORWARDING);
+    }
+
+    /** Starts reading the entries after {@code after} on the reader thread. */
+    private void prefetch(long after) {
+        Future<List<Feed.Entry>> f;
+        try {
+            f = reader.submit(() -> feed.read(after, maxEntries));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return; // closing
+        }
+        prefetch = f;
+        prefetchAfter = after;
+    }
+
+    /** The prefetched chunk if it starts at the position (the commit went through), else null. */
+    private List<Feed.Entry> prefetched() {
+        Future<List<Feed.Entry>> f = prefetch;
+        prefetch = null;
+        if (f == null) {
+            return null;
+        }
+        if (prefetchAfter != position) {
+            f.cancel(false);
+            return null;
+        }
+        try {
+            return f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return null; // read again on this thread, where a failure is reported
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     /** The record of one feed entry. Headers are decimal ASCII, so any consumer can read them. */

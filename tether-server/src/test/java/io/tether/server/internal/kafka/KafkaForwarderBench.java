@@ -74,10 +74,12 @@ public final class KafkaForwarderBench {
         try (KafkaBroker kafka = KafkaBroker.builder().dataDir(run.resolve("broker")).start()) {
             // JIT warm-up of the producer's path and the broker's, not reported: the first
             // measured codec would otherwise pay for it.
-            forward(kafka, "none", Math.min(messages, 100_000), devices, false, storeRate);
+            forward(kafka, "none", Math.min(messages, 100_000), devices, false, storeRate, null);
             List<Map<String, Object>> runs = new ArrayList<>();
+            int n = 0;
             for (String codec : compression.split(",")) {
-                runs.add(forward(kafka, codec.strip(), messages, devices, verify, storeRate));
+                runs.add(forward(kafka, codec.strip(), messages, devices, verify, storeRate,
+                        run.resolve("feed-" + (++n) + "-" + codec.strip())));
             }
             out.put("forwarder", runs);
             if (latencyRate > 0) {
@@ -118,17 +120,57 @@ public final class KafkaForwarderBench {
         }
     }
 
+    /**
+     * @param storeDir where the RocksDB store whose feed is forwarded lives; null to forward an
+     *                 in-memory feed (the warm-up)
+     */
     private static Map<String, Object> forward(KafkaBroker kafka, String codec, int messages, int devices, boolean verify,
-                                               double storeRate) throws Exception {
+                                               double storeRate, Path storeDir) throws Exception {
         String suffix = codec + "-" + System.nanoTime();
-        MemoryFeed feed = new MemoryFeed(messages);
+        io.tether.server.internal.feed.Feed feed;
+        io.tether.server.internal.delivery.RocksDbMessageStore store = null;
         // Random bytes, as sensor readings and encrypted payloads are: compression cannot cheat.
         java.util.Random random = new java.util.Random(42);
-        for (int i = 0; i < messages; i++) {
-            byte[] payload = new byte[100];
-            random.nextBytes(payload);
-            feed.appendMessage("dev-" + (i % devices), 1, i / devices + 1, System.currentTimeMillis(), payload);
+        if (storeDir == null) {
+            MemoryFeed memory = new MemoryFeed(messages);
+            for (int i = 0; i < messages; i++) {
+                byte[] payload = new byte[100];
+                random.nextBytes(payload);
+                memory.appendMessage("dev-" + (i % devices), 1, i / devices + 1, System.currentTimeMillis(), payload);
+            }
+            feed = memory;
+        } else {
+            // The store as tether serve --kafka opens it: the messages and their feed entries in
+            // one batch, kept until forwarded. Filled first; the forwarder then reads its feed.
+            store = io.tether.server.internal.delivery.RocksDbMessageStore.open(storeDir,
+                    io.tether.server.internal.delivery.RocksDbMessageStore.Options.builder().sync(true).feed(true)
+                            .forwarding(true).queueCapacity(65_536).build());
+            Semaphore inFlight = new Semaphore(65_536);
+            CountDownLatch done = new CountDownLatch(messages);
+            for (int i = 0; i < messages; i++) {
+                byte[] payload = new byte[100];
+                random.nextBytes(payload);
+                inFlight.acquire();
+                store.append("dev-" + (i % devices), i / devices + 1, payload, System.currentTimeMillis(), (r, err) -> {
+                    inFlight.release();
+                    done.countDown();
+                });
+            }
+            done.await();
+            feed = store.feed();
         }
+        // The feed's read path alone, in the forwarder's chunks: what B cannot go faster than.
+        long r0 = System.nanoTime();
+        long readCount = 0;
+        for (long after = 0; ; ) {
+            List<io.tether.server.internal.feed.Feed.Entry> chunk = feed.read(after, transactionEntries);
+            if (chunk.isEmpty()) {
+                break;
+            }
+            readCount += chunk.size();
+            after = chunk.get(chunk.size() - 1).offset();
+        }
+        double readPerSec = readCount / ((System.nanoTime() - r0) / 1e9);
         KafkaOptions options = KafkaOptions.builder(kafka.bootstrap()).gatewayId("bench-" + suffix)
                 .topics(KafkaOptions.Topics.DEFAULT.withMessages("bench.messages." + suffix)
                         .withEvents("bench.events." + suffix).withCommandResults("bench.results." + suffix)
@@ -139,7 +181,8 @@ public final class KafkaForwarderBench {
         long t0 = System.nanoTime();
         f.start();
         long connected = 0;
-        while (feed.forwarded() < messages) {
+        long target = feed.head();
+        while (feed.forwarded() < target) {
             if (connected == 0 && f.state() != KafkaForwarder.State.CONNECTING) {
                 connected = System.nanoTime();
             }
@@ -151,8 +194,13 @@ public final class KafkaForwarderBench {
         long t1 = System.nanoTime();
         double secs = (t1 - connected) / 1e9;
         f.close();
+        if (store != null) {
+            store.close();
+        }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("compression", codec);
+        r.put("source", storeDir == null ? "memory feed" : "RocksDB store's feed");
+        r.put("feedReadPerSec", Math.round(readPerSec));
         r.put("forwardedPerSec", Math.round(messages / secs));
         r.put("seconds", round(secs));
         r.put("connectSeconds", round((connected - t0) / 1e9));
