@@ -191,31 +191,16 @@ public final class SimCommand implements Callable<Integer> {
                     }
                     return;
                 }
-                sendPaced();
+                send(false);
             }, phase, period, TimeUnit.NANOSECONDS));
         }
 
-        private void sendPaced() {
-            if (next.getAndIncrement() >= total) {
-                return;
-            }
-            long sentAt = System.nanoTime();
-            CompletableFuture<Long> f;
-            try {
-                f = client.send(run.payload);
-            } catch (RuntimeException e) {
-                run.sendFailed();
-                return;
-            }
-            run.sent(1);
-            f.whenComplete((seq, e) -> {
-                if (e == null) {
-                    run.ackedAfter(System.nanoTime() - sentAt);
-                }
-            });
+        private void sendNext() {
+            send(true);
         }
 
-        private void sendNext() {
+        /** Sends the next message, if any is left; {@code chain}: its ACK sends the one after (window mode). */
+        private void send(boolean chain) {
             if (next.getAndIncrement() >= total || run.stopping()) {
                 return;
             }
@@ -231,7 +216,9 @@ public final class SimCommand implements Callable<Integer> {
             f.whenComplete((seq, e) -> {
                 if (e == null) {
                     run.ackedAfter(System.nanoTime() - sentAt);
-                    sendNext();
+                    if (chain) {
+                        sendNext();
+                    }
                 }
             });
         }
