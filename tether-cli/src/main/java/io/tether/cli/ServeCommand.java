@@ -11,9 +11,9 @@ import io.tether.server.MessageStore;
 import io.tether.server.MessageStores;
 import io.tether.server.ServerTls;
 import io.tether.server.TetherServer;
+import io.tether.server.FeedOptions;
 import io.tether.server.Flapping;
 import io.tether.server.KafkaOptions;
-import io.tether.server.internal.delivery.RocksDbMessageStore;
 import io.tether.transport.HostPort;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.tls.Tls;
@@ -834,10 +834,8 @@ public final class ServeCommand implements Callable<Integer> {
         if (forwarding && !feed) {
             throw new IllegalArgumentException("--kafka forwards the feed: it cannot be used with --no-feed");
         }
-        return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
-                .sync(sync).queueCapacity(65_536).minFreeDiskBytes(minFreeDisk)
-                .feed(feed).forwarding(forwarding).ackAfterForward(ackAfter == AckAfter.kafka)
-                .retention(retention).maxUnforwardedBytes(maxStoreBytes).build());
+        return MessageStores.rocksDb(dataDir, sync, 65_536, minFreeDisk,
+                new FeedOptions(feed, forwarding, ackAfter == AckAfter.kafka, retention, maxStoreBytes));
     }
 
     TetherServer.Builder builder() throws IOException {

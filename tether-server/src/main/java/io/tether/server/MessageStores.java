@@ -60,6 +60,18 @@ public final class MessageStores {
                 .sync(sync).queueCapacity(queueCapacity).minFreeDiskBytes(minFreeDiskBytes).build());
     }
 
+    /**
+     * {@link #rocksDb(Path, boolean, int, long)} with the application feed set by {@code feed}
+     * (the other overloads keep it with {@link FeedOptions#DEFAULT}).
+     */
+    public static MessageStore rocksDb(Path dataDir, boolean sync, int queueCapacity, long minFreeDiskBytes,
+                                       FeedOptions feed) throws IOException {
+        return RocksDbMessageStore.open(dataDir, RocksDbMessageStore.Options.builder()
+                .sync(sync).queueCapacity(queueCapacity).minFreeDiskBytes(minFreeDiskBytes)
+                .feed(feed.enabled()).forwarding(feed.forwarding()).ackAfterForward(feed.ackAfterForward())
+                .retention(feed.retention()).maxUnforwardedBytes(feed.maxUnforwardedBytes()).build());
+    }
+
     /** {@code minFreeDiskBytes} of {@link #rocksDb(Path, boolean, int, long)}: 1 % of the filesystem or 512 MiB, whichever is smaller. */
     public static final long AUTO_MIN_FREE_DISK = RocksDbMessageStore.Options.AUTO;
 }
