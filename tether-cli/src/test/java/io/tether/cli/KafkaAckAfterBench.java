@@ -36,7 +36,7 @@ public final class KafkaAckAfterBench {
         int messages = Integer.parseInt(args[2]);
         int window = Integer.parseInt(args[3]);
         Path work = Files.createTempDirectory("tether-bench-kafka-ack-");
-        try (KafkaBroker kafka = KafkaBroker.builder().dataDir(work.resolve("kafka")).start()) {
+        try (KafkaBroker kafka = KafkaBroker.builder().dataDir(work.resolve("kafka")).jvmOptions(KafkaBroker.BENCH_JVM).start()) {
             kafka.createTopics("tether.messages", "tether.events", "tether.command-results");
             for (int r = 1; r <= rounds; r++) {
                 for (String mode : r % 2 == 1 ? List.of("store", "kafka") : List.of("kafka", "store")) {

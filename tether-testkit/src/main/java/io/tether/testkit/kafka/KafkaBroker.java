@@ -99,6 +99,15 @@ public final class KafkaBroker implements AutoCloseable {
     private final Namespace namespace;
     private final Path logFile;
     private final int numPartitions;
+    /**
+     * Serial GC and C1 only: a two-core machine shares its cores with the tests, and the broker's
+     * work in a test is small; start-up time is what counts.
+     */
+    public static final List<String> TEST_JVM = List.of("-Xms64m", "-Xmx512m", "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1");
+    /** Full JIT and G1, as a broker runs in production: for benchmarks, where steady state counts. */
+    public static final List<String> BENCH_JVM = List.of("-Xms512m", "-Xmx512m", "-XX:+UseG1GC");
+    private final List<String> jvmOptions;
     private final Duration startTimeout;
     private final Map<String, String> overrides;
     private final SideDoor sideDoor;
@@ -120,6 +129,7 @@ public final class KafkaBroker implements AutoCloseable {
                 : InetAddress.getLoopbackAddress().getHostAddress();
         this.logFile = (b.logFile != null ? b.logFile : dataDir.resolve("broker.log")).toAbsolutePath();
         this.numPartitions = b.numPartitions;
+        this.jvmOptions = List.copyOf(b.jvmOptions);
         this.startTimeout = b.startTimeout;
         this.overrides = Map.copyOf(b.overrides);
         if (namespace != null) {
@@ -213,10 +223,8 @@ public final class KafkaBroker implements AutoCloseable {
         Path logDirs = dataDir.resolve("log");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // Serial GC and C1 only: a two-core machine shares its cores with the tests, and the
-        // broker's work in a test is small; start-up time is what counts.
-        cmd.addAll(List.of("-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
                 "-Dlogback.configurationFile=" + dataDir.resolve("logback.xml")));
         cmd.addAll(List.of("-cp", BrokerClassPath.get(), BrokerMain.class.getName(),
                 dataDir.resolve("server.properties").toString()));
@@ -612,6 +620,7 @@ public final class KafkaBroker implements AutoCloseable {
         private Namespace namespace;
         private Path logFile;
         private int numPartitions = DEFAULT_PARTITIONS;
+        private List<String> jvmOptions = TEST_JVM;
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
         private final Map<String, String> overrides = new LinkedHashMap<>();
 
@@ -710,6 +719,15 @@ public final class KafkaBroker implements AutoCloseable {
          *
          * @throws IllegalStateException if no data directory is set
          */
+        /**
+         * Heap, GC and JIT options of the broker's JVM. Default {@link #TEST_JVM}; benchmarks
+         * pass {@link #BENCH_JVM}.
+         */
+        public Builder jvmOptions(List<String> options) {
+            this.jvmOptions = List.copyOf(options);
+            return this;
+        }
+
         public KafkaBroker build() {
             if (dataDir == null) {
                 throw new IllegalStateException("dataDir is not set (expected: a directory under the build folder, "

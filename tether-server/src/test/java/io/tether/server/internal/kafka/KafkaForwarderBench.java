@@ -71,7 +71,7 @@ public final class KafkaForwarderBench {
         double storeRate = storeOnly(run.resolve("store"), messages, devices);
         out.put("storeAppendsPerSec", Math.round(storeRate));
 
-        try (KafkaBroker kafka = KafkaBroker.builder().dataDir(run.resolve("broker")).start()) {
+        try (KafkaBroker kafka = KafkaBroker.builder().dataDir(run.resolve("broker")).jvmOptions(KafkaBroker.BENCH_JVM).start()) {
             // JIT warm-up of the producer's path and the broker's, not reported: the first
             // measured codec would otherwise pay for it.
             forward(kafka, "none", Math.min(messages, 100_000), devices, false, storeRate, null);
