@@ -566,8 +566,8 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** The id as it can be shown in a message: control characters and non-ASCII escaped, at most 140 characters. */
-    private static String printable(String s) {
+    /** The value as it can be shown in a message: control characters and non-ASCII escaped, at most 140 characters. */
+    static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length() && b.length() < 140; i++) {
             char c = s.charAt(i);

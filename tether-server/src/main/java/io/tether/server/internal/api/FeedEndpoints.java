@@ -295,7 +295,7 @@ final class FeedEndpoints implements AutoCloseable {
             Feed.Kind kind = Arrays.stream(Feed.Kind.values()).filter(x -> FeedJson.kindName(x).equals(name.strip()
                     .toLowerCase(Locale.ROOT))).findFirst().orElse(null);
             if (kind == null) {
-                throw new IllegalArgumentException("kinds '" + printable(k) + "' (expected: a comma-separated list of message, event, "
+                throw new IllegalArgumentException("kinds '" + ApiHandler.printable(k) + "' (expected: a comma-separated list of message, event, "
                         + "command)");
             }
             kinds.add(kind);
@@ -305,24 +305,10 @@ final class FeedEndpoints implements AutoCloseable {
             try {
                 Protocol.checkDeviceId(device);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("bad device id '" + printable(device) + "': " + e.getMessage());
+                throw new IllegalArgumentException("bad device id '" + ApiHandler.printable(device) + "': " + e.getMessage());
             }
         }
         return new Query(after, limit, new Filter(Set.copyOf(kinds), device));
-    }
-
-    /** The value as it can be shown in a message: control characters and non-ASCII escaped, at most 140 characters. */
-    private static String printable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length() && b.length() < 140; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x20 && c < 0x7F) {
-                b.append(c);
-            } else {
-                b.append(String.format("\\u%04x", (int) c));
-            }
-        }
-        return b.toString();
     }
 
     private static String single(Map<String, List<String>> parameters, String name, String absent) {
@@ -341,7 +327,7 @@ final class FeedEndpoints implements AutoCloseable {
             }
         }
         if (c < 0) {
-            throw new IllegalArgumentException(name + " '" + printable(value) + "' is not a cursor (expected: a cursor this API "
+            throw new IllegalArgumentException(name + " '" + ApiHandler.printable(value) + "' is not a cursor (expected: a cursor this API "
                     + "returned, or 0 for the oldest entry kept)");
         }
         return c;
