@@ -61,7 +61,7 @@ final class RocksDbFeed implements Feed {
     /** Where {@link #append} goes: the store's writer queue. */
     interface Appender {
         /** @param live 0: no session mark; 1: the session opens; 2: it closes */
-        void append(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body, int live);
+        void append(Kind kind, String deviceId, long session, long seq, long atMillis, Body body, int live);
     }
 
     private volatile Appender appender = (k, d, s, q, a, b, l) -> {
@@ -176,7 +176,7 @@ final class RocksDbFeed implements Feed {
 
     /** Queued for the store's writer, which writes it with its next batch. */
     @Override
-    public void append(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body) {
+    public void append(Kind kind, String deviceId, long session, long seq, long atMillis, Body body) {
         if (kind == Kind.MESSAGE) {
             throw new IllegalArgumentException("messages enter the feed with the store's append");
         }
@@ -184,7 +184,7 @@ final class RocksDbFeed implements Feed {
     }
 
     @Override
-    public void appendSession(boolean open, String deviceId, long session, long atMillis, byte[] body) {
+    public void appendSession(boolean open, String deviceId, long session, long atMillis, Body body) {
         appender.append(Kind.EVENT, deviceId, session, 0, atMillis, body, open ? 1 : 2);
     }
 

@@ -176,7 +176,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         // JVM exits mid-write; the WAL is cut at its last whole record on the next open.
         this.writer = BatchWriter.<Entry>builder("tether-store-writer", this::commit)
                 .maxBatch(options.maxBatch())
-                .maxBatchWeight(options.maxBatchBytes(), e -> e.payload.length)
+                .maxBatchWeight(options.maxBatchBytes(), e -> e.payload != null ? e.payload.length : FEED_BODY_ESTIMATE)
                 .waterMarks(options.queueCapacity() / 2, options.queueCapacity())
                 .onFailure(this::writerFailed)
                 .start();
@@ -230,7 +230,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             long session = live.get(i)[0];
             long openedAt = live.get(i)[1];
             byte[] json = uncleanClose(now, device, session, now - openedAt);
-            out.add(Entry.feed(Feed.Kind.EVENT, device, StoreLayout.deviceBytes(device), session, 0, now, json, 2));
+            out.add(Entry.feed(Feed.Kind.EVENT, device, StoreLayout.deviceBytes(device), session, 0, now, () -> json, 2));
         }
         return out;
     }
@@ -515,7 +515,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
      * {@link #feedEventsLost()}) only while the store is failed for a reason other than the
      * backlog, or closing: events are small, so a backlog of unforwarded data does not stop them.
      */
-    private void appendFeed(Feed.Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body,
+    private void appendFeed(Feed.Kind kind, String deviceId, long session, long seq, long atMillis, Feed.Body body,
                             int live) {
         byte[] device = null;
         if (deviceId != null) {
@@ -925,6 +925,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             wb.clear();
             for (Entry e : batch) {
                 e.error = null;
+                if (e.kind != null && e.payload == null && !render(e)) {
+                    continue;
+                }
                 if (e.kind != null) {
                     // A feed event or command change: no seq, no device state.
                     e.offset = feed.assign(wb, handle, e.kind.code(), e.session, e.seq, e.receivedAtMillis, e.device,
@@ -1021,6 +1024,26 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         }
     }
 
+    /** What a feed event's body is assumed to weigh in a batch before it is made (a close event's JSON is ~300 B). */
+    private static final int FEED_BODY_ESTIMATE = 384;
+
+    /**
+     * Makes a queued feed event's bytes (its JSON is formatted here, off the event loop that
+     * queued it). A body that cannot be made is dropped and counted; the batch goes on.
+     */
+    private boolean render(Entry e) {
+        try {
+            e.payload = Objects.requireNonNull(e.body.bytes(), "feed body");
+            e.body = null;
+            return true;
+        } catch (RuntimeException ex) {
+            feedEventsLost.incrementAndGet();
+            log.warn("{}: a {} feed entry of device {} could not be made; dropped", handle.dir, e.kind, e.deviceId, ex);
+            e.result = null;
+            return false;
+        }
+    }
+
     /** The device's durable state, from the map or (first time) from disk. Writer thread only. */
     private DeviceState durableState(Entry e) throws RocksDBException {
         DeviceState s = states.get(e.deviceId);
@@ -1068,7 +1091,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         final String deviceId;
         final byte[] device;
         final long seq;
-        final byte[] payload;
+        /** A message's payload; a feed entry's bytes, null until {@link #render} made them from {@link #body}. */
+        byte[] payload;
+        Feed.Body body;
         final long receivedAtMillis;
         final AppendCallback callback;
         /** Null for a message; the kind of a feed event or command change (payload = its JSON). */
@@ -1093,8 +1118,9 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         }
 
         static Entry feed(Feed.Kind kind, String deviceId, byte[] device, long session, long seq, long atMillis,
-                          byte[] body, int live) {
-            Entry e = new Entry(deviceId, device, seq, body, atMillis, NO_CALLBACK);
+                          Feed.Body body, int live) {
+            Entry e = new Entry(deviceId, device, seq, null, atMillis, NO_CALLBACK);
+            e.body = body;
             e.kind = kind;
             e.session = session;
             e.live = live;

@@ -1,7 +1,5 @@
 package io.tether.server.internal.events;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import io.tether.server.EventLog;
 import io.tether.server.Command;
 import io.tether.server.CommandState;
@@ -17,7 +15,6 @@ import io.tether.transport.BatchWriter;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -57,7 +54,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class JsonEventLog implements EventLog {
     private static final Logger log = LoggerFactory.getLogger(JsonEventLog.class);
-    private static final JsonFactory JSON = new JsonFactory();
     /** Counter of events not written: queue full or sink failed. */
     public static final String DROPPED_METER = "tether.events.dropped";
     /** Events that may wait for the sink; more are dropped. */
@@ -129,17 +125,16 @@ public final class JsonEventLog implements EventLog {
     }
 
     private static String format(SessionOpened e) {
-        return line(g -> {
-            head(g, e.atMillis(), "open", e.deviceId(), e.sessionId(), e.remote());
-            g.writeNumberField("heartbeatMs", e.heartbeatMillis());
-            g.writeNumberField("timeoutMs", e.timeoutMillis());
-            g.writeNumberField("lastSeq", e.lastSeq());
-            g.writeBooleanField("tookOver", e.tookOver());
-            g.writeBooleanField("resumed", e.resumed());
-            if (e.protocolVersion() != 1) {
-                g.writeNumberField("protocolVersion", e.protocolVersion());
-            }
-        });
+        StringBuilder b = head(e.atMillis(), "open", e.deviceId(), e.sessionId(), e.remote());
+        number(b, "heartbeatMs", e.heartbeatMillis());
+        number(b, "timeoutMs", e.timeoutMillis());
+        number(b, "lastSeq", e.lastSeq());
+        JsonText.appendName(b.append(','), "tookOver").append(e.tookOver());
+        JsonText.appendName(b.append(','), "resumed").append(e.resumed());
+        if (e.protocolVersion() != 1) {
+            number(b, "protocolVersion", e.protocolVersion());
+        }
+        return b.append('}').toString();
     }
 
     @Override
@@ -148,36 +143,36 @@ public final class JsonEventLog implements EventLog {
     }
 
     private static String format(SessionClosed e) {
-        return line(g -> {
-            head(g, e.atMillis(), "close", e.deviceId(), e.sessionId(), e.remote());
-            g.writeStringField("reason", e.reason().name());
-            if (e.errnoName() != null) {
-                g.writeStringField("errno", e.errnoName());
-                g.writeNumberField("errnoNumber", e.errnoNumber());
-            }
-            g.writeNumberField("durationMs", e.durationMillis());
-            if (e.lateMillis() >= 0) {
-                g.writeNumberField("lateMs", Math.round(e.lateMillis() * 1000) / 1000.0);
-            }
-            if (e.drainedFrames() > 0) {
-                g.writeNumberField("drained", e.drainedFrames());
-            }
-            if (e.deviceId() != null) {
-                g.writeNumberField("messagesIn", e.messagesIn());
-                g.writeNumberField("bytesIn", e.bytesIn());
-                g.writeNumberField("messagesOut", e.messagesOut());
-                g.writeNumberField("bytesOut", e.bytesOut());
-            }
-            if (e.claimedDevice() != null && e.deviceId() == null) {
-                g.writeStringField("claimedDevice", e.claimedDevice());
-            }
-            if (e.authCause() != null) {
-                g.writeStringField("authCause", e.authCause());
-            }
-            if (e.detail() != null) {
-                g.writeStringField("detail", e.detail());
-            }
-        });
+        StringBuilder b = head(e.atMillis(), "close", e.deviceId(), e.sessionId(), e.remote());
+        string(b, "reason", e.reason().name());
+        if (e.errnoName() != null) {
+            string(b, "errno", e.errnoName());
+            number(b, "errnoNumber", e.errnoNumber());
+        }
+        number(b, "durationMs", e.durationMillis());
+        if (e.lateMillis() >= 0) {
+            // Double.toString, as a JSON generator writes a double.
+            JsonText.appendName(b.append(','), "lateMs").append(Math.round(e.lateMillis() * 1000) / 1000.0);
+        }
+        if (e.drainedFrames() > 0) {
+            number(b, "drained", e.drainedFrames());
+        }
+        if (e.deviceId() != null) {
+            number(b, "messagesIn", e.messagesIn());
+            number(b, "bytesIn", e.bytesIn());
+            number(b, "messagesOut", e.messagesOut());
+            number(b, "bytesOut", e.bytesOut());
+        }
+        if (e.claimedDevice() != null && e.deviceId() == null) {
+            string(b, "claimedDevice", e.claimedDevice());
+        }
+        if (e.authCause() != null) {
+            string(b, "authCause", e.authCause());
+        }
+        if (e.detail() != null) {
+            string(b, "detail", e.detail());
+        }
+        return b.append('}').toString();
     }
 
     @Override
@@ -189,10 +184,9 @@ public final class JsonEventLog implements EventLog {
     }
 
     private static String format(Gap e) {
-        return line(g -> {
-            head(g, e.atMillis(), "gap", e.deviceId(), e.sessionId(), null);
-            g.writeNumberField("seq", e.seq());
-        });
+        StringBuilder b = head(e.atMillis(), "gap", e.deviceId(), e.sessionId(), null);
+        number(b, "seq", e.seq());
+        return b.append('}').toString();
     }
 
     @Override
@@ -260,35 +254,35 @@ public final class JsonEventLog implements EventLog {
         return format((Gap) event);
     }
 
-    private interface Body {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    private static String line(Body body) {
-        StringWriter w = new StringWriter(256);
-        try (JsonGenerator g = JSON.createGenerator(w)) {
-            g.writeStartObject();
-            body.write(g);
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return w.toString();
-    }
-
-    private static void head(JsonGenerator g, long atMillis, String event, String device, long session, String remote)
-            throws IOException {
-        g.writeStringField("ts", JsonText.appendTime(new StringBuilder(24), atMillis, false).toString());
-        g.writeStringField("event", event);
+    /*
+     * Open, close and gap lines are written by hand, like command lines: in a 5,000-session close
+     * storm, a JSON generator per line (with its buffer recycler and StringWriter) was most of
+     * the samples of the code that formats closes (JFR, 2026-12-02), and every close is formatted
+     * twice, here and for the application feed (on the store's writer). JsonEventLogFormatTest
+     * checks that a JSON parser reads back the event's values.
+     */
+    private static StringBuilder head(long atMillis, String event, String device, long session, String remote) {
+        StringBuilder b = new StringBuilder(256);
+        JsonText.appendTime(JsonText.appendName(b.append('{'), "ts").append('"'), atMillis, false).append('"');
+        string(b, "event", event);
         if (device != null) {
-            g.writeStringField("device", device);
+            string(b, "device", device);
         }
         if (session != 0) {
-            g.writeNumberField("session", session);
+            number(b, "session", session);
         }
         if (remote != null) {
-            g.writeStringField("remote", remote);
+            string(b, "remote", remote);
         }
+        return b;
+    }
+
+    private static void string(StringBuilder b, String name, String value) {
+        JsonText.appendString(JsonText.appendName(b.append(','), name), value);
+    }
+
+    private static void number(StringBuilder b, String name, long value) {
+        JsonText.appendName(b.append(','), name).append(value);
     }
 
     /** Never blocks: an event the writer cannot take now is dropped and counted. */

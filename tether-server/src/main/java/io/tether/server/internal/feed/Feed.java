@@ -66,16 +66,31 @@ public interface Feed {
      * Appends an event or a command change (not a MESSAGE: messages enter with the store's
      * append). Never blocks. Durable with the store's next batch; lost, and counted, only if
      * the store is failed (disk full) or closing.
+     *
+     * <p>{@code body} is called once, later and on another thread (the store's writer), to make
+     * the entry's bytes: the caller (an event loop closing a connection) only queues. It must
+     * format from immutable data; if it throws, the entry is dropped and counted as lost.
      */
-    void append(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body);
+    void append(Kind kind, String deviceId, long session, long seq, long atMillis, Body body);
+
+    /** {@link #append(Kind, String, long, long, long, Body)} of bytes already made. */
+    default void append(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body) {
+        append(kind, deviceId, session, seq, atMillis, () -> body);
+    }
 
     /**
      * A session's open ({@code open}) or close event, as {@link #append} of an EVENT; the feed
      * also remembers which sessions are open, so that a restart after a crash (kill -9, power
      * loss) appends a close event for each session it left open: every open has its close.
      */
-    default void appendSession(boolean open, String deviceId, long session, long atMillis, byte[] body) {
+    default void appendSession(boolean open, String deviceId, long session, long atMillis, Body body) {
         append(Kind.EVENT, deviceId, session, 0, atMillis, body);
+    }
+
+    /** An entry's bytes, made when the feed writes it (see {@link #append}). */
+    @FunctionalInterface
+    interface Body {
+        byte[] bytes();
     }
 
     /** The highest offset that is durable, 0 if the feed is empty. */

@@ -22,7 +22,8 @@ import java.util.Base64;
  * (the same JSON objects as the event file), sequence gaps, failed authentications (a close
  * without a session but with an auth cause), and every command state change with its result.
  * Other closes without a session (a port scan, a handshake that timed out) stay in the event
- * file only. Runs on the event loops and the ledger thread: formats, then enqueues.
+ * file only. Runs on the event loops and the ledger thread and only queues: the JSON is made
+ * by the store's writer ({@link Feed.Body}), so a close storm costs the loops no formatting.
  */
 public final class FeedEvents implements SessionListener {
     private static final JsonFactory JSON = new JsonFactory();
@@ -34,15 +35,15 @@ public final class FeedEvents implements SessionListener {
 
     @Override
     public void onOpen(SessionOpened e) {
-        feed.appendSession(true, e.deviceId(), e.sessionId(), e.atMillis(), utf8(JsonEventLog.json(e)));
+        feed.appendSession(true, e.deviceId(), e.sessionId(), e.atMillis(), () -> utf8(JsonEventLog.json(e)));
     }
 
     @Override
     public void onClose(SessionClosed e) {
         if (e.deviceId() != null && e.sessionId() != 0) {
-            feed.appendSession(false, e.deviceId(), e.sessionId(), e.atMillis(), utf8(JsonEventLog.json(e)));
+            feed.appendSession(false, e.deviceId(), e.sessionId(), e.atMillis(), () -> utf8(JsonEventLog.json(e)));
         } else if (e.authCause() != null) {
-            feed.append(Feed.Kind.EVENT, e.claimedDevice(), 0, 0, e.atMillis(), utf8(JsonEventLog.json(e)));
+            feed.append(Feed.Kind.EVENT, e.claimedDevice(), 0, 0, e.atMillis(), () -> utf8(JsonEventLog.json(e)));
         }
     }
 
@@ -50,7 +51,7 @@ public final class FeedEvents implements SessionListener {
     public void onSequenceGap(String deviceId, long sessionId, long receivedSeq) {
         long now = System.currentTimeMillis();
         feed.append(Feed.Kind.EVENT, deviceId, sessionId, 0, now,
-                utf8(JsonEventLog.gapJson(now, deviceId, sessionId, receivedSeq)));
+                () -> utf8(JsonEventLog.gapJson(now, deviceId, sessionId, receivedSeq)));
     }
 
     @Override
@@ -64,7 +65,8 @@ public final class FeedEvents implements SessionListener {
         if (at == 0) {
             at = System.currentTimeMillis();
         }
-        feed.append(Feed.Kind.COMMAND, c.deviceId(), 0, c.seq(), at, command(c, at));
+        long when = at;
+        feed.append(Feed.Kind.COMMAND, c.deviceId(), 0, c.seq(), at, () -> command(c, when));
     }
 
     /**

@@ -32,11 +32,12 @@ public final class MemoryFeed implements Feed {
     }
 
     @Override
-    public void append(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body) {
+    public void append(Kind kind, String deviceId, long session, long seq, long atMillis, Body body) {
         if (kind == Kind.MESSAGE) {
             throw new IllegalArgumentException("messages enter the feed with the store's append");
         }
-        add(kind, deviceId, session, seq, atMillis, body);
+        // In memory there is no writer thread: made now, on the caller's.
+        add(kind, deviceId, session, seq, atMillis, body.bytes());
     }
 
     private void add(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body) {

@@ -337,7 +337,7 @@ class FeedMessagesIT {
         }
 
         @Override
-        public void append(Kind kind, String deviceId, long session, long seq, long atMillis, byte[] body) {
+        public void append(Kind kind, String deviceId, long session, long seq, long atMillis, Body body) {
             inner.append(kind, deviceId, session, seq, atMillis, body);
         }
 

@@ -39,8 +39,32 @@ class RocksDbFeedTest {
         return all;
     }
 
-    private static byte[] json(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
+    private static Feed.Body json(String s) {
+        return () -> s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void anEventWhoseBodyCannotBeMade_isDroppedAndCounted_andItsBatchIsWritten() throws Exception {
+        try (RocksDbMessageStore store = RocksDbMessageStore.open(dir, options().build())) {
+            Feed feed = store.feed();
+            Thread caller = Thread.currentThread();
+            Thread[] madeOn = new Thread[1];
+            feed.appendSession(true, "d-1", 1, 10, () -> {
+                madeOn[0] = Thread.currentThread();
+                return "{\"event\":\"open\"}".getBytes(StandardCharsets.UTF_8);
+            });
+            feed.append(Feed.Kind.EVENT, "d-1", 1, 0, 11, () -> {
+                throw new IllegalStateException("a formatting bug");
+            });
+            assertThat(appendAndWait(store, "d-1", 1)).isEqualTo(AppendResult.STORED);
+            feed.appendSession(false, "d-1", 1, 12, json("{\"event\":\"close\"}"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> feed.head() == 3);
+            assertThat(store.feedEventsLost()).isEqualTo(1);
+            assertThat(madeOn[0]).as("made by the store's writer, not the caller").isNotNull().isNotSameAs(caller);
+            assertThat(readAllFeed(feed)).extracting(e -> e.kind() + " " + new String(e.body(), StandardCharsets.UTF_8))
+                    .containsExactly("EVENT {\"event\":\"open\"}", "MESSAGE " + new String(payloadOf("d-1", 1), StandardCharsets.UTF_8),
+                            "EVENT {\"event\":\"close\"}");
+        }
     }
 
     @Test
