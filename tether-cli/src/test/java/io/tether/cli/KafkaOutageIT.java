@@ -104,11 +104,17 @@ class KafkaOutageIT {
         }
     }
 
-    // ---- broker down for 60 s ----------------------------------------------------------------
+    // ---- broker down under load ------------------------------------------------------------------
+
+    /**
+     * How long the broker stays down: 30 s in the test gate, 60 s for issue 14's figure
+     * ({@code -Dtether.kafkaOutage.seconds=60}); a multiple of 10 (the lag is sampled every 10 s).
+     */
+    private static final int OUTAGE_SECONDS = Math.max(10, Integer.getInteger("tether.kafkaOutage.seconds", 30) / 10 * 10);
 
     @Test
-    @Timeout(value = 5, unit = TimeUnit.MINUTES)
-    void brokerDown60s_devicesKeepGettingAcks_lagRisesAndDrains_thenRetentionShrinksTheStore() throws Exception {
+    @Timeout(value = 8, unit = TimeUnit.MINUTES)
+    void brokerDown_devicesKeepGettingAcks_lagRisesAndDrains_thenRetentionShrinksTheStore() throws Exception {
         String topics = startServer("down", "--retention", "10s");
         startDevices(40, 1_000);
         for (Device d : devices) {
@@ -122,7 +128,7 @@ class KafkaOutageIT {
         int ackedAtStop = acked();
         log("broker stopped at %d acked", ackedAtStop);
         List<Double> lagDuringOutage = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < OUTAGE_SECONDS / 10; i++) {
             Thread.sleep(10_000);
             lagDuringOutage.add(lag());
             log("broker down %d s: %d acked, lag %.0f entries", (i + 1) * 10, acked(), lagDuringOutage.get(i));
@@ -152,7 +158,7 @@ class KafkaOutageIT {
         messages.poll(Duration.ofSeconds(1));
         String warnings = String.join("\n", Files.readAllLines(server.dataDir().resolveSibling("serve.log")));
 
-        System.out.printf("%n=== KafkaOutageIT: broker down 60 s under 400 msg/s ===%n");
+        System.out.printf("%n=== KafkaOutageIT: broker down %d s under 400 msg/s ===%n", OUTAGE_SECONDS);
         System.out.printf("acked during the outage   %d (of %d in all)%n", ackedInOutage, sent);
         System.out.printf("lag every 10 s (entries)  %s%n", lagDuringOutage);
         System.out.printf("drained to lag 0 in       %.1f s%n", drainSeconds);
@@ -161,7 +167,7 @@ class KafkaOutageIT {
         System.out.printf("in Kafka (read_committed) %d records; duplicates %d devices; out of order %d devices%n%n",
                 messages.total(), messages.duplicates(SEQ).size(), messages.outOfOrder(SEQ).size());
 
-        assertThat(ackedInOutage).as("ACKs while Kafka was down").isGreaterThan(400 * 60 / 2);
+        assertThat(ackedInOutage).as("ACKs while Kafka was down").isGreaterThan(400 * OUTAGE_SECONDS / 2);
         assertThat(lagDuringOutage).isSorted().last().asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.DOUBLE)
                 .isGreaterThan(ackedInOutage * 0.9);
         assertThat(health).contains("FAILING");

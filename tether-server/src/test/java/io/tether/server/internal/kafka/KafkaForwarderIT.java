@@ -8,7 +8,9 @@ import io.tether.testkit.kafka.KafkaBroker;
 import io.tether.testkit.kafka.ReadCommittedChecker;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.errors.InterruptException;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -36,16 +38,36 @@ class KafkaForwarderIT {
     private static final int DEVICES = 200;
     private static final int PER_DEVICE = 500;
 
-    private KafkaBroker kafka;
+    /** One broker for the class (a start is ~10 s of the gate); each test has topics and a gateway id of its own. */
+    private static KafkaBroker kafka;
     private KafkaForwarder forwarder;
     private KafkaForwarder other;
+    private KafkaOptions.Topics topics;
+    private String gatewayId;
+
+    @BeforeAll
+    static void broker() {
+        kafka = KafkaBroker.builder()
+                .dataDir(Path.of("target", "kafka", "KafkaForwarderIT-" + System.nanoTime()))
+                .start();
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
 
     @BeforeEach
-    void broker(TestInfo test) {
-        kafka = KafkaBroker.builder()
-                .dataDir(Path.of("target", "kafka", "KafkaForwarderIT-" + test.getTestMethod().orElseThrow().getName()
-                        + "-" + System.nanoTime()))
-                .start();
+    void names(TestInfo test) {
+        String t = test.getTestMethod().orElseThrow().getName().replaceAll("[^A-Za-z0-9]", "").substring(0, 20);
+        topics = KafkaOptions.Topics.DEFAULT.withMessages(t + ".messages").withEvents(t + ".events")
+                .withCommandResults(t + ".command-results").withOffsets(t + ".offsets");
+        gatewayId = "it-gw-" + t;
+        if (!kafka.isRunning()) {
+            kafka.start(); // a test that failed between its kill and its start
+        }
     }
 
     @AfterEach
@@ -55,13 +77,10 @@ class KafkaForwarderIT {
                 f.close(Duration.ofSeconds(2));
             }
         }
-        if (kafka != null) {
-            kafka.close();
-        }
     }
 
     private KafkaOptions options() {
-        return KafkaOptions.builder(kafka.bootstrap()).gatewayId("it-gw").build();
+        return KafkaOptions.builder(kafka.bootstrap()).gatewayId(gatewayId).topics(topics).build();
     }
 
     private static long seq(ReadCommittedChecker.Entry e) {
@@ -116,8 +135,8 @@ class KafkaForwarderIT {
         assertThat(forwarder.status().lag()).isZero();
 
         int messages = DEVICES * PER_DEVICE;
-        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), "tether.messages");
-             ReadCommittedChecker e = ReadCommittedChecker.create(kafka.controlBootstrap(), "tether.events")) {
+        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), topics.messages());
+             ReadCommittedChecker e = ReadCommittedChecker.create(kafka.controlBootstrap(), topics.events())) {
             m.pollUntil(s -> s.total() >= messages && s.caughtUp(), Duration.ofSeconds(90));
             e.pollUntil(s -> s.total() >= 2 * DEVICES && s.caughtUp(), Duration.ofSeconds(30));
             System.out.printf("KafkaForwarderIT: %,d messages and %,d events read_committed from %d devices; "
@@ -150,7 +169,7 @@ class KafkaForwarderIT {
                 feed.appendMessage("dev-" + d, 1, seq, System.currentTimeMillis(), payload);
             }
         }
-        KafkaClients clients = new KafkaClients(KafkaOptions.builder(kafka.bootstrap()).gatewayId("it-gw")
+        KafkaClients clients = new KafkaClients(KafkaOptions.builder(kafka.bootstrap()).gatewayId(gatewayId).topics(topics)
                 .maxTransactionEntries(1_000).build());
         // The first forwarder freezes inside a transaction after 5,500 sends: 5 transactions
         // committed, the 6th open with 500 records sent, as a process that died there leaves it.
@@ -162,7 +181,7 @@ class KafkaForwarderIT {
                 return freezeAfter(real.newProducer(), 5_500, frozen);
             }
         };
-        forwarder = new KafkaForwarder(feed, freezing, KafkaOptions.Topics.DEFAULT, "it-gw", 1_000, Duration.ZERO,
+        forwarder = new KafkaForwarder(feed, freezing, topics, gatewayId, 1_000, Duration.ZERO,
                 new SimpleMeterRegistry(), Clock.systemUTC()).start();
         assertThat(frozen.await(60, TimeUnit.SECONDS)).as("the first forwarder reached its freeze").isTrue();
         assertThat(feed.forwarded()).isEqualTo(5_000);
@@ -171,7 +190,7 @@ class KafkaForwarderIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> feed.forwarded() == 20_000);
         assertThat(other.position()).isEqualTo(20_000);
 
-        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), "tether.messages")) {
+        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), topics.messages())) {
             m.pollUntil(s -> s.total() >= 20_000 && s.caughtUp(), Duration.ofSeconds(60));
             assertThat(m.total()).isEqualTo(20_000);
             assertThat(m.duplicates(KafkaForwarderIT::seq)).isEmpty();
@@ -180,7 +199,7 @@ class KafkaForwarderIT {
         // The old one, woken, is fenced: it must not write anything a read_committed consumer sees.
         forwarder.close(Duration.ofMillis(200));
         forwarder = null;
-        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), "tether.messages")) {
+        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), topics.messages())) {
             m.pollUntil(s -> s.caughtUp(), Duration.ofSeconds(30));
             assertThat(m.total()).isEqualTo(20_000);
         }
@@ -207,7 +226,7 @@ class KafkaForwarderIT {
         again.forwarded(1_000);
         forwarder = KafkaForwarder.create(again, clients, new SimpleMeterRegistry(), Clock.systemUTC()).start();
         await().atMost(Duration.ofSeconds(60)).until(() -> again.forwarded() == 3_500);
-        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), "tether.messages")) {
+        try (ReadCommittedChecker m = ReadCommittedChecker.create(kafka.controlBootstrap(), topics.messages())) {
             m.pollUntil(s -> s.total() >= 3_500 && s.caughtUp(), Duration.ofSeconds(60));
             assertThat(m.total()).isEqualTo(3_500);
             assertThat(m.duplicates(KafkaForwarderIT::offset)).isEmpty();
