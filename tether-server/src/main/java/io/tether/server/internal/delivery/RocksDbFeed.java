@@ -371,13 +371,24 @@ final class RocksDbFeed implements Feed {
 
     // ---- retention -------------------------------------------------------------------------
 
+    /** Puts the devices' new states into retention's batch, and keeps them once it is written. */
+    interface RetentionHook {
+        /**
+         * @param trimmed per device id: {messages deleted, the highest seq deleted}
+         */
+        void beforeWrite(WriteBatch wb, RocksDbHandle h, java.util.Map<String, long[]> trimmed) throws RocksDBException;
+
+        void written();
+    }
+
     /**
      * Deletes entries older than {@code cutoffMillis} that are forwarded (with their messages),
      * oldest first, at most {@link #RETENTION_ROUND}; an entry not yet forwarded stops the round.
+     * {@code hook} adds what the deletes change in the devices' states to the same atomic batch.
      *
      * @return entries deleted
      */
-    int retain(long cutoffMillis) throws RocksDBException {
+    int retain(long cutoffMillis, RetentionHook hook) throws RocksDBException {
         RocksDbHandle h = handles.get();
         if (!h.enter()) {
             return 0;
@@ -386,6 +397,7 @@ final class RocksDbFeed implements Feed {
             long limit = forwarded;
             int n = 0;
             long last = 0;
+            java.util.Map<String, long[]> trimmed = new java.util.HashMap<>();
             for (it.seek(StoreLayout.feedKey(StoreLayout.FEED_ENTRY, 0)); it.isValid() && n < RETENTION_ROUND; it.next()) {
                 byte[] k = it.key();
                 if (!StoreLayout.isFeedKey(k, StoreLayout.FEED_ENTRY)) {
@@ -399,14 +411,21 @@ final class RocksDbFeed implements Feed {
                 wb.delete(h.feedCf, k);
                 if (v.kind() == Kind.MESSAGE.code()) {
                     wb.delete(h.messagesCf, StoreLayout.messageKey(StoreLayout.deviceBytes(v.device()), v.seq()));
+                    long[] t = trimmed.computeIfAbsent(v.device(), d -> new long[2]);
+                    t[0]++;
+                    t[1] = Math.max(t[1], v.seq());
                 }
                 last = offset;
                 n++;
             }
             it.status();
             if (n > 0) {
+                if (!trimmed.isEmpty()) {
+                    hook.beforeWrite(wb, h, trimmed);
+                }
                 h.db.write(positionWrite, wb);
                 first = last + 1;
+                hook.written();
             }
             return n;
         } finally {

@@ -43,6 +43,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import io.tether.server.internal.feed.Feed;
 import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
@@ -778,7 +779,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             int n;
             long total = 0;
             do {
-                n = feed.retain(cutoff);
+                n = feed.retain(cutoff, new Trim());
                 total += n;
             } while (n == RocksDbFeed.RETENTION_ROUND && stopped.get() == null);
             if (total > 0) {
@@ -806,6 +807,61 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
             log.debug("{}: retention round failed: {}", dir, e.toString());
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * What a retention round changes in the devices' states (count, first seq; the last seq
+     * stays), written in the round's batch. Runs under {@link #lock}, which the writer holds for
+     * each commit: no append changes these states meanwhile.
+     */
+    private final class Trim implements RocksDbFeed.RetentionHook {
+        private final Map<String, DeviceState> next = new HashMap<>();
+
+        @Override
+        public void beforeWrite(WriteBatch wb, RocksDbHandle h, Map<String, long[]> trimmed) throws RocksDBException {
+            try (RocksIterator it = h.db.newIterator(h.messagesCf)) {
+                for (Map.Entry<String, long[]> t : trimmed.entrySet()) {
+                    byte[] device = StoreLayout.deviceBytes(t.getKey());
+                    DeviceState s = states.get(t.getKey());
+                    if (s == null) {
+                        s = h.loadState(device);
+                    }
+                    if (s == null) {
+                        continue;
+                    }
+                    // The device's seqs enter the feed in order, so everything above the highest
+                    // deleted one stays: its first key is the new first seq (none: nothing left).
+                    long firstSeq = 0;
+                    byte[] prefix = StoreLayout.devicePrefix(device);
+                    it.seek(StoreLayout.messageKey(device, t.getValue()[1] + 1));
+                    if (it.isValid() && startsWith(it.key(), prefix) && it.key().length == prefix.length + 8) {
+                        firstSeq = StoreLayout.seqOf(it.key());
+                    }
+                    it.status();
+                    DeviceState trimmedState = new DeviceState(s.lastSeq(), firstSeq,
+                            firstSeq == 0 ? 0 : Math.max(1, s.count() - t.getValue()[0]));
+                    wb.put(h.devicesCf, device, trimmedState.encode());
+                    next.put(t.getKey(), trimmedState);
+                }
+            }
+        }
+
+        @Override
+        public void written() {
+            states.putAll(next);
+        }
+
+        private static boolean startsWith(byte[] key, byte[] prefix) {
+            if (key.length < prefix.length) {
+                return false;
+            }
+            for (int i = 0; i < prefix.length; i++) {
+                if (key[i] != prefix[i]) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.tether.server.internal.delivery;
 
 import io.tether.server.AppendResult;
+import io.tether.server.DeviceStats;
 import io.tether.server.StoreHealth;
 import io.tether.server.StoreUnavailableException;
 import io.tether.server.internal.delivery.StoreTesting.Outcome;
@@ -179,7 +180,7 @@ class RocksDbFeedTest {
     }
 
     @Test
-    void retention_deletesOldForwardedEntries_andTheirMessages_neverUnforwardedOnes() throws Exception {
+    void retention_deletesOldForwardedEntries_andTheirMessages_neverUnforwardedOnes_andKeepsTheStatsTrue() throws Exception {
         try (RocksDbMessageStore store = RocksDbMessageStore.open(dir,
                 options().forwarding(true).retention(Duration.ofMillis(1)).build())) {
             for (int seq = 1; seq <= 10; seq++) {
@@ -193,6 +194,27 @@ class RocksDbFeedTest {
             assertThat(left).extracting(Feed.Entry::seq).containsExactly(7L, 8L, 9L, 10L);
             assertThat(StoreTesting.seqs(readAll(store, "r", 0))).containsExactly(7L, 8L, 9L, 10L);
             assertThat(store.lastSeq("r")).as("the device's seq survives its messages").isEqualTo(10);
+            assertThat(store.stats("r")).get().as("stats after retention")
+                    .returns(4L, DeviceStats::messages).returns(7L, DeviceStats::firstSeq).returns(10L, DeviceStats::lastSeq);
+
+            // A device whose messages all go keeps its last seq; its next message is its first again.
+            for (int seq = 1; seq <= 3; seq++) {
+                appendAndWait(store, "gone", seq);
+            }
+            store.feed().forwarded(store.feed().head());
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.stats("gone").isEmpty()); // no messages: not listed
+            assertThat(store.lastSeq("gone")).isEqualTo(3);
+            assertThat(appendAndWait(store, "gone", 4)).isEqualTo(AppendResult.STORED);
+            assertThat(store.stats("gone")).get()
+                    .returns(1L, DeviceStats::messages).returns(4L, DeviceStats::firstSeq).returns(4L, DeviceStats::lastSeq);
+        }
+        // Written with the deletes: the same after a restart ("r" lost 7..10 too: they were forwarded
+        // with the head, and come before "gone" in the feed).
+        try (RocksDbMessageStore store = RocksDbMessageStore.open(dir, options().forwarding(true).build())) {
+            assertThat(store.stats("r")).isEmpty();
+            assertThat(store.lastSeq("r")).isEqualTo(10);
+            assertThat(store.stats()).extracting(DeviceStats::deviceId).containsExactly("gone");
+            assertThat(store.stats("gone")).get().returns(1L, DeviceStats::messages).returns(4L, DeviceStats::firstSeq);
         }
     }
 
