@@ -835,7 +835,7 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
                     long firstSeq = 0;
                     byte[] prefix = StoreLayout.devicePrefix(device);
                     it.seek(StoreLayout.messageKey(device, t.getValue()[1] + 1));
-                    if (it.isValid() && startsWith(it.key(), prefix) && it.key().length == prefix.length + 8) {
+                    if (it.isValid() && StoreLayout.startsWith(it.key(), prefix) && it.key().length == prefix.length + 8) {
                         firstSeq = StoreLayout.seqOf(it.key());
                     }
                     it.status();
@@ -850,18 +850,6 @@ public final class RocksDbMessageStore implements MessageStore, StoreReader {
         @Override
         public void written() {
             states.putAll(next);
-        }
-
-        private static boolean startsWith(byte[] key, byte[] prefix) {
-            if (key.length < prefix.length) {
-                return false;
-            }
-            for (int i = 0; i < prefix.length; i++) {
-                if (key[i] != prefix[i]) {
-                    return false;
-                }
-            }
-            return true;
         }
     }
 
