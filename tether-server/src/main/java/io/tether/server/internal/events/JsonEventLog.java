@@ -124,8 +124,8 @@ public final class JsonEventLog implements EventLog {
         enqueue(e);
     }
 
-    private static String format(SessionOpened e) {
-        StringBuilder b = head(e.atMillis(), "open", e.deviceId(), e.sessionId(), e.remote());
+    private static void append(StringBuilder b, SessionOpened e) {
+        head(b, e.atMillis(), "open", e.deviceId(), e.sessionId(), e.remote());
         number(b, "heartbeatMs", e.heartbeatMillis());
         number(b, "timeoutMs", e.timeoutMillis());
         number(b, "lastSeq", e.lastSeq());
@@ -134,7 +134,7 @@ public final class JsonEventLog implements EventLog {
         if (e.protocolVersion() != 1) {
             number(b, "protocolVersion", e.protocolVersion());
         }
-        return b.append('}').toString();
+        b.append('}');
     }
 
     @Override
@@ -142,8 +142,8 @@ public final class JsonEventLog implements EventLog {
         enqueue(e);
     }
 
-    private static String format(SessionClosed e) {
-        StringBuilder b = head(e.atMillis(), "close", e.deviceId(), e.sessionId(), e.remote());
+    private static void append(StringBuilder b, SessionClosed e) {
+        head(b, e.atMillis(), "close", e.deviceId(), e.sessionId(), e.remote());
         string(b, "reason", e.reason().name());
         if (e.errnoName() != null) {
             string(b, "errno", e.errnoName());
@@ -172,7 +172,7 @@ public final class JsonEventLog implements EventLog {
         if (e.detail() != null) {
             string(b, "detail", e.detail());
         }
-        return b.append('}').toString();
+        b.append('}');
     }
 
     @Override
@@ -183,10 +183,10 @@ public final class JsonEventLog implements EventLog {
     private record Gap(long atMillis, String deviceId, long sessionId, long seq) {
     }
 
-    private static String format(Gap e) {
-        StringBuilder b = head(e.atMillis(), "gap", e.deviceId(), e.sessionId(), null);
+    private static void append(StringBuilder b, Gap e) {
+        head(b, e.atMillis(), "gap", e.deviceId(), e.sessionId(), null);
         number(b, "seq", e.seq());
-        return b.append('}').toString();
+        b.append('}');
     }
 
     @Override
@@ -199,28 +199,24 @@ public final class JsonEventLog implements EventLog {
      * not with a generator: a command makes four of these lines, and a generator per line plus
      * {@code Instant.toString} were most of the event writer's samples in a profile of bench/commands.
      */
-    static void append(StringBuilder b, Command c) {
+    private static void append(StringBuilder b, Command c) {
         long at = switch (c.state()) {
             case QUEUED -> c.createdAtMillis();
             case SENT -> c.sentAtMillis();
             case DELIVERED -> c.deliveredAtMillis();
             default -> c.finishedAtMillis();
         };
-        JsonText.appendTime(JsonText.appendName(b.append('{'), "ts").append('"'), at == 0 ? System.currentTimeMillis() : at, false)
-                .append("\",\"event\":\"command\"");
-        if (c.deviceId() != null) {
-            JsonText.appendString(JsonText.appendName(b.append(','), "device"), c.deviceId());
-        }
-        JsonText.appendString(JsonText.appendName(b.append(','), "id"), c.id());
-        JsonText.appendName(b.append(','), "seq").append(c.seq());
-        JsonText.appendName(b.append(','), "state").append('"').append(c.state().name()).append('"');
-        JsonText.appendName(b.append(','), "attempts").append(c.attempts());
-        JsonText.appendName(b.append(','), "bytes").append(c.payload().length);
+        head(b, at == 0 ? System.currentTimeMillis() : at, "command", c.deviceId(), 0, null);
+        string(b, "id", c.id());
+        number(b, "seq", c.seq());
+        string(b, "state", c.state().name());
+        number(b, "attempts", c.attempts());
+        number(b, "bytes", c.payload().length);
         if (c.state().isFinal() || c.state() == CommandState.DELIVERED) {
-            JsonText.appendName(b.append(','), "ageMs").append(Math.max(0, at - c.createdAtMillis()));
+            number(b, "ageMs", Math.max(0, at - c.createdAtMillis()));
         }
         if (!c.detail().isEmpty()) {
-            JsonText.appendString(JsonText.appendName(b.append(','), "detail"), c.detail());
+            string(b, "detail", c.detail());
         }
         b.append('}');
     }
@@ -231,38 +227,37 @@ public final class JsonEventLog implements EventLog {
      * carries the same objects.
      */
     public static String json(Object event) {
-        return format(event);
+        StringBuilder b = new StringBuilder(256);
+        append(b, event);
+        return b.toString();
     }
 
     /** The JSON object of a sequence gap event, as in the event file. */
     public static String gapJson(long atMillis, String deviceId, long sessionId, long seq) {
-        return format(new Gap(atMillis, deviceId, sessionId, seq));
+        return json(new Gap(atMillis, deviceId, sessionId, seq));
     }
 
-    private static String format(Object event) {
+    /** Appends the event's line (no newline). */
+    private static void append(StringBuilder b, Object event) {
         if (event instanceof SessionClosed c) {
-            return format(c);
-        }
-        if (event instanceof Command c) {
-            StringBuilder b = new StringBuilder(200);
             append(b, c);
-            return b.toString();
+        } else if (event instanceof Command c) {
+            append(b, c);
+        } else if (event instanceof SessionOpened o) {
+            append(b, o);
+        } else {
+            append(b, (Gap) event);
         }
-        if (event instanceof SessionOpened o) {
-            return format(o);
-        }
-        return format((Gap) event);
     }
 
     /*
-     * Open, close and gap lines are written by hand, like command lines: in a 5,000-session close
+     * Every line is written by hand into one builder: in a 5,000-session close
      * storm, a JSON generator per line (with its buffer recycler and StringWriter) was most of
      * the samples of the code that formats closes (JFR, 2026-12-02), and every close is formatted
      * twice, here and for the application feed (on the store's writer). JsonEventLogFormatTest
      * checks that a JSON parser reads back the event's values.
      */
-    private static StringBuilder head(long atMillis, String event, String device, long session, String remote) {
-        StringBuilder b = new StringBuilder(256);
+    private static void head(StringBuilder b, long atMillis, String event, String device, long session, String remote) {
         JsonText.appendTime(JsonText.appendName(b.append('{'), "ts").append('"'), atMillis, false).append('"');
         string(b, "event", event);
         if (device != null) {
@@ -274,7 +269,6 @@ public final class JsonEventLog implements EventLog {
         if (remote != null) {
             string(b, "remote", remote);
         }
-        return b;
     }
 
     private static void string(StringBuilder b, String name, String value) {
@@ -310,11 +304,7 @@ public final class JsonEventLog implements EventLog {
             endTornLine(sb);
         }
         for (Object e : batch) {
-            if (e instanceof Command c) {
-                append(sb, c);
-            } else {
-                sb.append(format(e));
-            }
+            append(sb, e);
             sb.append('\n');
         }
         torn = true; // until the flush returns

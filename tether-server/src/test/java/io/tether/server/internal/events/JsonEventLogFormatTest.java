@@ -3,6 +3,8 @@ package io.tether.server.internal.events;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tether.protocol.Reason;
+import io.tether.server.Command;
+import io.tether.server.CommandState;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionOpened;
 import org.junit.jupiter.api.Test;
@@ -84,6 +86,25 @@ class JsonEventLogFormatTest {
         assertThat(keys(g)).containsExactly("ts", "event", "device", "session", "seq");
         assertThat(g.get("session").asLong()).isEqualTo(Long.MAX_VALUE);
         assertThat(g.get("seq").asLong()).isEqualTo(17);
+    }
+
+    @Test
+    void command_readsBackExactly() throws Exception {
+        Command c = new Command("01JTEST", "dev-" + NASTY, 7, new byte[5], null, CommandState.SUCCEEDED, 1_000, 99_000,
+                1_100, 1_200, 1_500, 2, new byte[0], "done " + NASTY);
+        JsonNode n = parse(JsonEventLog.json(c));
+        assertThat(keys(n)).containsExactly("ts", "event", "device", "id", "seq", "state", "attempts", "bytes", "ageMs",
+                "detail");
+        assertThat(n.get("ts").asText()).isEqualTo("1970-01-01T00:00:01.500Z");
+        assertThat(n.get("event").asText()).isEqualTo("command");
+        assertThat(n.get("device").asText()).isEqualTo("dev-" + NASTY);
+        assertThat(n.get("state").asText()).isEqualTo("SUCCEEDED");
+        assertThat(n.get("bytes").asInt()).isEqualTo(5);
+        assertThat(n.get("ageMs").asLong()).isEqualTo(500);
+        assertThat(n.get("detail").asText()).isEqualTo("done " + NASTY);
+        JsonNode queued = parse(JsonEventLog.json(c.with(CommandState.QUEUED, 0, 0, 0, 0, null, "")));
+        assertThat(keys(queued)).doesNotContain("ageMs", "detail");
+        assertThat(queued.get("ts").asText()).isEqualTo("1970-01-01T00:00:01Z");
     }
 
     private static JsonNode parse(String line) throws Exception {
