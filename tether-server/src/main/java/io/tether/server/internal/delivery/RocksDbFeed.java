@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
@@ -376,7 +378,7 @@ final class RocksDbFeed implements Feed {
         /**
          * @param trimmed per device id: {messages deleted, the highest seq deleted}
          */
-        void beforeWrite(WriteBatch wb, RocksDbHandle h, java.util.Map<String, long[]> trimmed) throws RocksDBException;
+        void beforeWrite(WriteBatch wb, RocksDbHandle h, Map<String, long[]> trimmed) throws RocksDBException;
 
         void written();
     }
@@ -397,7 +399,7 @@ final class RocksDbFeed implements Feed {
             long limit = forwarded;
             int n = 0;
             long last = 0;
-            java.util.Map<String, long[]> trimmed = new java.util.HashMap<>();
+            Map<String, long[]> trimmed = new HashMap<>();
             for (it.seek(StoreLayout.feedKey(StoreLayout.FEED_ENTRY, 0)); it.isValid() && n < RETENTION_ROUND; it.next()) {
                 byte[] k = it.key();
                 if (!StoreLayout.isFeedKey(k, StoreLayout.FEED_ENTRY)) {
