@@ -1,36 +1,41 @@
 package io.tether.transport;
 
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
-
-import java.util.concurrent.TimeUnit;
 
 /**
- * One deadline with one timer, re-armed lazily, in the manner of Netty's {@code IdleStateHandler}.
- * It knows nothing of protocols: the subclass says when the deadline is ({@link #deadlineNanos()})
- * and what a missed one means ({@link #expired}).
+ * One deadline, re-armed lazily, in the manner of Netty's {@code IdleStateHandler}. It knows
+ * nothing of protocols: the subclass says when the deadline is ({@link #deadlineNanos()}) and what
+ * a missed one means ({@link #expired}).
  *
  * <p>Moving the deadline later costs nothing here: the subclass only stores a timestamp (the time
- * of the last frame, say) that {@link #deadlineNanos()} reads; no timer is cancelled or scheduled.
- * When the armed timer fires early, it finds time left and re-arms itself for the rest. Only a
- * deadline moved <em>earlier</em> than the armed timer ({@link #arm()}) replaces the timer. So a
- * connection that receives a frame every second costs one timer wake-up per timeout, not one
- * scheduler operation per frame, and there is never a periodic scan over connections.
+ * of the last frame, say) that {@link #deadlineNanos()} reads; no timer is touched. When the armed
+ * timer fires early, it finds time left and re-arms itself for the rest. Only a deadline moved
+ * <em>earlier</em> than the armed timer ({@link #arm()}) moves the timer. So a connection that
+ * receives a frame every second costs one timer wake-up per timeout, not one timer operation per
+ * frame, and there is never a periodic scan over connections.
+ *
+ * <p>The timers of one event loop live in its {@link DeadlineWheel}, not in the loop's scheduler:
+ * arming, re-arming and cancelling are O(1) and allocate nothing, and a deadline fires exactly
+ * when it is due (never earlier; as late as the loop's scheduler would run a task of its own).
  *
  * <p>An abstract class, not a helper object: the owner (a connection, of which a gateway holds
- * hundreds of thousands) extends it, and pays two fields (the timer and when it is due) and no
- * extra object. Time comes from the executor's {@linkplain EventExecutor#ticker() ticker}, so
- * tests drive it with a mock ticker ({@code EmbeddedChannel}'s {@code freezeTime()}/
- * {@code advanceTimeBy()}).
+ * hundreds of thousands) extends it, and pays three fields (its two links in the wheel and when
+ * its timer is due) and no extra object. Time comes from the executor's
+ * {@linkplain EventExecutor#ticker() ticker}, so tests drive it with a mock ticker
+ * ({@code EmbeddedChannel}'s {@code freezeTime()}/{@code advanceTimeBy()}).
  *
- * <p>Not thread-safe: every method, and the timer, runs on {@link #executor()}.
+ * <p>Not thread-safe: every method, and the timer, runs on {@link #executor()}, which must always
+ * be the same event loop.
  */
-public abstract class Deadline implements Runnable {
+public abstract class Deadline {
     /** {@link #deadlineNanos()} when there is no deadline now. */
     public static final long NONE = Long.MAX_VALUE;
 
-    private ScheduledFuture<?> timer;
-    private long timerDueNanos;
+    // This deadline is its own node in a list of the wheel: prev is null when it is not armed.
+    Deadline prev;
+    Deadline next;
+    /** When the armed timer is due, in ticker nanoseconds. */
+    long dueNanos;
 
     /** The event loop that runs the timer and every call. */
     protected abstract EventExecutor executor();
@@ -66,42 +71,35 @@ public abstract class Deadline implements Runnable {
         if (deadline == NONE) {
             return;
         }
-        if (timer != null) {
-            if (timerDueNanos - deadline <= 0) {
+        if (prev != null) {
+            if (dueNanos - deadline <= 0) {
                 return; // fires early, finds time left, re-arms itself
             }
-            timer.cancel(false);
+            DeadlineWheel.remove(this);
         }
-        timerDueNanos = deadline;
-        timer = executor().schedule(this, Math.max(0, deadline - nanoTime()), TimeUnit.NANOSECONDS);
+        DeadlineWheel.of(executor()).add(this, deadline);
     }
 
     /** Cancels the armed timer, if any. {@link #arm()} starts watching again. */
     public final void cancel() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
+        DeadlineWheel.remove(this);
     }
 
     /** Whether a timer is armed. */
     public final boolean armed() {
-        return timer != null;
+        return prev != null;
     }
 
-    /** The timer fired. Not for callers. */
-    @Override
-    public final void run() {
-        timer = null;
+    /** The timer fired (the wheel has unlinked it): expire, or re-arm if the deadline moved later. */
+    final void fire(long nowNanos, DeadlineWheel wheel) {
         long deadline = deadlineNanos();
         if (deadline == NONE) {
             return;
         }
-        long now = nanoTime();
-        if (now - deadline < 0) {
-            arm();
+        if (nowNanos - deadline < 0) {
+            wheel.add(this, deadline);
             return;
         }
-        expired(now, deadline);
+        expired(nowNanos, deadline);
     }
 }
