@@ -1,20 +1,15 @@
 package io.tether.server.internal.feed;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import io.tether.server.Command;
 import io.tether.server.SessionClosed;
 import io.tether.server.SessionListener;
 import io.tether.server.SessionOpened;
 import io.tether.server.internal.events.JsonEventLog;
+import io.tether.server.internal.json.JsonText;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.Base64;
 
 /**
@@ -26,7 +21,6 @@ import java.util.Base64;
  * by the store's writer ({@link Feed.Body}), so a close storm costs the loops no formatting.
  */
 public final class FeedEvents implements SessionListener {
-    private static final JsonFactory JSON = new JsonFactory();
     private final Feed feed;
 
     public FeedEvents(Feed feed) {
@@ -72,38 +66,33 @@ public final class FeedEvents implements SessionListener {
     /**
      * A command change as the feed has it: {"ts","event":"command","device","id","seq","state",
      * "attempts","createdAt","idempotencyKey"?, "detail"?, "result"? (base64), "resultText"? (the
-     * result when it is valid UTF-8)}.
+     * result when it is valid UTF-8)}. Written by hand, as the event file's lines are: a command
+     * makes four of these, and a JSON generator with {@code Instant.toString()} for each was a
+     * few percent of the server's CPU under bench/commands (perf, issue 13).
      */
     static byte[] command(Command c, long atMillis) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("ts", Instant.ofEpochMilli(atMillis).toString());
-            g.writeStringField("event", "command");
-            g.writeStringField("device", c.deviceId());
-            g.writeStringField("id", c.id());
-            g.writeNumberField("seq", c.seq());
-            g.writeStringField("state", c.state().name());
-            g.writeNumberField("attempts", c.attempts());
-            g.writeStringField("createdAt", Instant.ofEpochMilli(c.createdAtMillis()).toString());
-            if (c.idempotencyKey() != null) {
-                g.writeStringField("idempotencyKey", c.idempotencyKey());
-            }
-            if (!c.detail().isEmpty()) {
-                g.writeStringField("detail", c.detail());
-            }
-            if (c.result() != null) {
-                g.writeStringField("result", Base64.getEncoder().encodeToString(c.result()));
-                String text = textOrNull(c.result());
-                if (text != null) {
-                    g.writeStringField("resultText", text);
-                }
-            }
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        StringBuilder b = new StringBuilder(256);
+        JsonText.appendTime(b.append("{\"ts\":\""), atMillis, false).append('"');
+        JsonText.appendString(b.append(",\"event\":\"command\",\"device\":"), c.deviceId());
+        JsonText.appendString(b.append(",\"id\":"), c.id());
+        b.append(",\"seq\":").append(c.seq());
+        b.append(",\"state\":\"").append(c.state().name()).append('"');
+        b.append(",\"attempts\":").append(c.attempts());
+        JsonText.appendTime(b.append(",\"createdAt\":\""), c.createdAtMillis(), false).append('"');
+        if (c.idempotencyKey() != null) {
+            JsonText.appendString(b.append(",\"idempotencyKey\":"), c.idempotencyKey());
         }
-        return out.toByteArray();
+        if (!c.detail().isEmpty()) {
+            JsonText.appendString(b.append(",\"detail\":"), c.detail());
+        }
+        if (c.result() != null) {
+            b.append(",\"result\":\"").append(Base64.getEncoder().encodeToString(c.result())).append('"');
+            String text = textOrNull(c.result());
+            if (text != null) {
+                JsonText.appendString(b.append(",\"resultText\":"), text);
+            }
+        }
+        return b.append('}').toString().getBytes(StandardCharsets.UTF_8);
     }
 
     private static String textOrNull(byte[] b) {
