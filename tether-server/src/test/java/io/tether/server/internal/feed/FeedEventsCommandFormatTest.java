@@ -64,7 +64,6 @@ class FeedEventsCommandFormatTest {
                 assertThat(gotNames).isEqualTo(wantNames);
             }
         }
-        assertThat(commands).hasSize(CommandState.values().length * details.length * results.length);
     }
 
     /** The generator that wrote these records before (FeedEvents at 2f48b0e). */
