@@ -19,8 +19,8 @@ import io.netty.util.concurrent.EventExecutor;
  * when it is due (never earlier; as late as the loop's scheduler would run a task of its own).
  *
  * <p>An abstract class, not a helper object: the owner (a connection, of which a gateway holds
- * hundreds of thousands) extends it, and pays three fields (its two links in the wheel and when
- * its timer is due) and no extra object. Time comes from the executor's
+ * hundreds of thousands) extends it, and pays two fields (its node in the wheel and the wheel)
+ * and no extra object. Time comes from the executor's
  * {@linkplain EventExecutor#ticker() ticker}, so tests drive it with a mock ticker
  * ({@code EmbeddedChannel}'s {@code freezeTime()}/{@code advanceTimeBy()}).
  *
@@ -31,11 +31,10 @@ public abstract class Deadline {
     /** {@link #deadlineNanos()} when there is no deadline now. */
     public static final long NONE = Long.MAX_VALUE;
 
-    // This deadline is its own node in a list of the wheel: prev is null when it is not armed.
-    Deadline prev;
-    Deadline next;
-    /** When the armed timer is due, in ticker nanoseconds. */
-    long dueNanos;
+    /** Its node in the wheel while armed ({@link DeadlineWheel}'s arrays), else -1. */
+    int node = -1;
+    /** The wheel of {@link #executor()}, looked up at the first arming. */
+    DeadlineWheel wheel;
 
     /** The event loop that runs the timer and every call. */
     protected abstract EventExecutor executor();
@@ -71,33 +70,37 @@ public abstract class Deadline {
         if (deadline == NONE) {
             return;
         }
-        if (prev != null) {
-            if (dueNanos - deadline <= 0) {
-                return; // fires early, finds time left, re-arms itself
-            }
-            DeadlineWheel.remove(this);
+        DeadlineWheel w = wheel;
+        if (w == null) {
+            wheel = w = DeadlineWheel.of(executor());
         }
-        DeadlineWheel.of(executor()).add(this, deadline);
+        w.arm(this, deadline);
     }
 
     /** Cancels the armed timer, if any. {@link #arm()} starts watching again. */
     public final void cancel() {
-        DeadlineWheel.remove(this);
+        if (node >= 0) {
+            wheel.cancel(this);
+        }
     }
 
     /** Whether a timer is armed. */
     public final boolean armed() {
-        return prev != null;
+        return node >= 0 && wheel.linked(node);
     }
 
-    /** The timer fired (the wheel has unlinked it): expire, or re-arm if the deadline moved later. */
-    final void fire(long nowNanos, DeadlineWheel wheel) {
+    /**
+     * The armed timer is due: re-arms for the rest if the deadline moved later, else reports it.
+     * The wheel has disarmed the timer's node (kept for a re-arm now) and frees it if neither
+     * happens.
+     */
+    final void fire(long nowNanos, DeadlineWheel w) {
         long deadline = deadlineNanos();
         if (deadline == NONE) {
             return;
         }
         if (nowNanos - deadline < 0) {
-            wheel.add(this, deadline);
+            w.arm(this, deadline);
             return;
         }
         expired(nowNanos, deadline);

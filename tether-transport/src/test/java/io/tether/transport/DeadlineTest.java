@@ -238,4 +238,57 @@ class DeadlineTest {
         assertThat(third.lateness).isEmpty();
         assertThat(first.armed() || second.armed() || third.armed()).isFalse();
     }
+
+    @Test
+    void oneExpiryThrowing_doesNotStopTheOthersOrTheWheel() {
+        Idle failing = new Idle() {
+            @Override
+            protected void expired(long nowNanos, long deadlineNanos) {
+                super.expired(nowNanos, deadlineNanos);
+                throw new IllegalStateException("a bug in one connection's close");
+            }
+        };
+        Idle sameTime = new Idle();
+        failing.arm();
+        sameTime.arm();
+        advanceMillis(100);
+        assertThat(failing.lateness).containsExactly(0L);
+        assertThat(sameTime.lateness).containsExactly(0L);
+        assertThat(failing.armed()).isFalse();
+
+        Idle later = new Idle(); // armed after the failure: the wheel must still wake up for it
+        later.arm();
+        advanceMillis(100);
+        assertThat(later.lateness).containsExactly(0L);
+    }
+
+    @Test
+    void nodeFreedWhileDeferred_isTakenByAnotherDeadline_eachFiresOnlyForItself() {
+        Idle cancelledWhileDeferred = new Idle();
+        Idle takesItsNode = new Idle();
+        Idle trigger = new Idle() {
+            @Override
+            protected void expired(long nowNanos, long deadlineNanos) {
+                super.expired(nowNanos, deadlineNanos);
+                cancelledWhileDeferred.deadlineOverride = nowNanos + TimeUnit.MILLISECONDS.toNanos(20);
+                cancelledWhileDeferred.arm(); // the wheel is running: deferred
+                cancelledWhileDeferred.cancel(); // its node is free again, still in the deferred list
+                takesItsNode.deadlineOverride = nowNanos + TimeUnit.MILLISECONDS.toNanos(30);
+                takesItsNode.arm(); // takes the node just freed, deferred a second time
+            }
+        };
+        trigger.arm();
+        advanceMillis(100);
+        assertThat(trigger.lateness).containsExactly(0L);
+        assertThat(cancelledWhileDeferred.armed()).isFalse();
+        assertThat(takesItsNode.armed()).isTrue();
+        advanceMillis(20);
+        assertThat(cancelledWhileDeferred.lateness).isEmpty();
+        assertThat(takesItsNode.lateness).isEmpty();
+        advanceMillis(10);
+        assertThat(takesItsNode.lateness).containsExactly(0L);
+        advanceMillis(3_000);
+        assertThat(cancelledWhileDeferred.lateness).isEmpty();
+        assertThat(takesItsNode.lateness).containsExactly(0L);
+    }
 }
