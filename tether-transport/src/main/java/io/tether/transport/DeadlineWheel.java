@@ -128,11 +128,7 @@ final class DeadlineWheel implements Runnable {
         }
         due[n] = dueNanos;
         if (running) {
-            prev[n] = DEFERRED;
-            if (deferredCount == deferred.length) {
-                deferred = Arrays.copyOf(deferred, deferredCount * 2);
-            }
-            deferred[deferredCount++] = n;
+            defer(n);
             return;
         }
         link(n);
@@ -191,6 +187,15 @@ final class DeadlineWheel implements Runnable {
         owners = Arrays.copyOf(owners, capacity);
     }
 
+    /** Node {@code n}, due at {@code due[n]}, is linked once the wheel's run is over. */
+    private void defer(int n) {
+        prev[n] = DEFERRED;
+        if (deferredCount == deferred.length) {
+            deferred = Arrays.copyOf(deferred, deferredCount * 2);
+        }
+        deferred[deferredCount++] = n;
+    }
+
     private void link(int n) {
         int head = (int) (Math.max(due[n] >> SHIFT, cursorTick) & MASK);
         int first = next[head];
@@ -238,15 +243,11 @@ final class DeadlineWheel implements Runnable {
                 int n;
                 while ((n = next[head]) != head) {
                     unlink(n);
-                    Deadline d = owners[n];
                     if (due[n] - now > 0) {
-                        prev[n] = DEFERRED; // a later turn, or later in this tick
-                        if (deferredCount == deferred.length) {
-                            deferred = Arrays.copyOf(deferred, deferredCount * 2);
-                        }
-                        deferred[deferredCount++] = n;
+                        defer(n); // a later turn, or later in this tick
                         continue;
                     }
+                    Deadline d = owners[n];
                     try {
                         d.fire(now, this);
                     } catch (RuntimeException ex) {
