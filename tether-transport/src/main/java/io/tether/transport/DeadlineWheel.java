@@ -128,7 +128,11 @@ final class DeadlineWheel implements Runnable {
         }
         due[n] = dueNanos;
         if (running) {
-            defer(n);
+            prev[n] = DEFERRED;
+            if (deferredCount == deferred.length) {
+                deferred = Arrays.copyOf(deferred, deferredCount * 2);
+            }
+            deferred[deferredCount++] = n;
             return;
         }
         link(n);
@@ -187,15 +191,6 @@ final class DeadlineWheel implements Runnable {
         owners = Arrays.copyOf(owners, capacity);
     }
 
-    /** Node {@code n}, due at {@code due[n]}, is linked once the wheel's run is over. */
-    private void defer(int n) {
-        prev[n] = DEFERRED;
-        if (deferredCount == deferred.length) {
-            deferred = Arrays.copyOf(deferred, deferredCount * 2);
-        }
-        deferred[deferredCount++] = n;
-    }
-
     private void link(int n) {
         int head = (int) (Math.max(due[n] >> SHIFT, cursorTick) & MASK);
         int first = next[head];
@@ -243,11 +238,15 @@ final class DeadlineWheel implements Runnable {
                 int n;
                 while ((n = next[head]) != head) {
                     unlink(n);
+                    Deadline d = owners[n];
                     if (due[n] - now > 0) {
-                        defer(n); // a later turn, or later in this tick
+                        prev[n] = DEFERRED; // a later turn, or later in this tick
+                        if (deferredCount == deferred.length) {
+                            deferred = Arrays.copyOf(deferred, deferredCount * 2);
+                        }
+                        deferred[deferredCount++] = n;
                         continue;
                     }
-                    Deadline d = owners[n];
                     try {
                         d.fire(now, this);
                     } catch (RuntimeException ex) {
