@@ -19,8 +19,8 @@ import io.netty.util.concurrent.EventExecutor;
  * when it is due (never earlier; as late as the loop's scheduler would run a task of its own).
  *
  * <p>An abstract class, not a helper object: the owner (a connection, of which a gateway holds
- * hundreds of thousands) extends it, and pays two fields (its node in the wheel and the wheel)
- * and no extra object. Time comes from the executor's
+ * hundreds of thousands) extends it, and pays three fields (its two links in the wheel and when
+ * its timer is due) and no extra object. Time comes from the executor's
  * {@linkplain EventExecutor#ticker() ticker}, so tests drive it with a mock ticker
  * ({@code EmbeddedChannel}'s {@code freezeTime()}/{@code advanceTimeBy()}).
  *
@@ -31,10 +31,11 @@ public abstract class Deadline {
     /** {@link #deadlineNanos()} when there is no deadline now. */
     public static final long NONE = Long.MAX_VALUE;
 
-    /** Its node in the wheel while armed ({@link DeadlineWheel}'s arrays), else -1. */
-    int node = -1;
-    /** The wheel of {@link #executor()}, looked up at the first arming. */
-    DeadlineWheel wheel;
+    // This deadline is its own node in a list of the wheel: prev is null when it is not armed.
+    Deadline prev;
+    Deadline next;
+    /** When the armed timer is due, in ticker nanoseconds. */
+    long dueNanos;
 
     /** The event loop that runs the timer and every call. */
     protected abstract EventExecutor executor();
@@ -70,37 +71,33 @@ public abstract class Deadline {
         if (deadline == NONE) {
             return;
         }
-        DeadlineWheel w = wheel;
-        if (w == null) {
-            wheel = w = DeadlineWheel.of(executor());
+        if (prev != null) {
+            if (dueNanos - deadline <= 0) {
+                return; // fires early, finds time left, re-arms itself
+            }
+            DeadlineWheel.remove(this);
         }
-        w.arm(this, deadline);
+        DeadlineWheel.of(executor()).add(this, deadline);
     }
 
     /** Cancels the armed timer, if any. {@link #arm()} starts watching again. */
     public final void cancel() {
-        if (node >= 0) {
-            wheel.cancel(this);
-        }
+        DeadlineWheel.remove(this);
     }
 
     /** Whether a timer is armed. */
     public final boolean armed() {
-        return node >= 0 && wheel.linked(node);
+        return prev != null;
     }
 
-    /**
-     * The armed timer is due: re-arms for the rest if the deadline moved later, else reports it.
-     * The wheel has disarmed the timer's node (kept for a re-arm now) and frees it if neither
-     * happens.
-     */
-    final void fire(long nowNanos, DeadlineWheel w) {
+    /** The timer fired (the wheel has unlinked it): expire, or re-arm if the deadline moved later. */
+    final void fire(long nowNanos, DeadlineWheel wheel) {
         long deadline = deadlineNanos();
         if (deadline == NONE) {
             return;
         }
         if (nowNanos - deadline < 0) {
-            w.arm(this, deadline);
+            wheel.add(this, deadline);
             return;
         }
         expired(nowNanos, deadline);
