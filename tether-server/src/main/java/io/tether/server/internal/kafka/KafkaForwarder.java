@@ -47,7 +47,11 @@ import java.util.concurrent.locks.LockSupport;
  * transaction that committed is never sent again, and one that did not is sent again whole.
  * {@link Feed#forwarded(long)} follows each commit: the store holds {@code --ack-after kafka}
  * acknowledgements and keeps unforwarded entries until then. If the topic has nothing for this
- * gateway, the feed's own record of the position ({@link Feed#forwarded()}) is the start.
+ * gateway, the feed's own record of the position ({@link Feed#forwarded()}) is the start; if the
+ * topic shows an older position than that record, the record is the start: it is written only
+ * after a commit returned, so Kafka's read was cut short by a transaction still open on the
+ * offsets topic (a broker that died mid-commit, another gateway's), and resuming from it would
+ * send committed entries again.
  *
  * <p><b>Order.</b> One producer, one thread, feed order; a device's key always hashes to the same
  * partition, and the idempotent producer keeps each partition's order across retries.
@@ -319,6 +323,15 @@ public final class KafkaForwarder implements AutoCloseable {
             log.warn("kafka {}: the position in {} is feed offset {}, beyond this feed's head {}: the data directory is new "
                     + "or the store is in memory, and its offsets started again; forwarding from feed offset {}. Give each "
                     + "data directory its own --kafka-gateway-id", sink.describe(), topics.offsets(), stored, head, start);
+        } else if (stored < feed.forwarded()) {
+            // The store records a position only after its commit returned: what Kafka shows is
+            // older, so a transaction left open on the offsets topic (another gateway's, or one a
+            // dying broker did not settle) hides our last record. Sending from Kafka's figure
+            // would repeat every entry committed since.
+            start = feed.forwarded();
+            log.warn("kafka {}: the position read from {} is feed offset {}, behind this store's record of its last commit, "
+                    + "feed offset {}: a transaction still open there hides the latest record; forwarding from feed offset {}",
+                    sink.describe(), topics.offsets(), stored, start, start);
         } else {
             start = stored;
         }

@@ -137,7 +137,8 @@ final class KafkaSink implements KafkaForwarder.Sink {
      * #HW_WAIT}: another gateway's transaction, open when ours committed, may hold the LSO below
      * our last record; waiting it out avoids forwarding that record's entries twice. A partition
      * whose LSO does not move (seen after a broker was killed mid-commit) does not stop the
-     * forwarder: it goes on from what the LSO allowed, and says so.
+     * forwarder: it goes on from what the LSO allowed, and says so; the forwarder then takes the
+     * store's record of its last commit where that is later.
      */
     @Override
     public long committedPosition() throws Exception {
@@ -175,8 +176,8 @@ final class KafkaSink implements KafkaForwarder.Sink {
             }
             if (!reached(c, end)) {
                 log.warn("kafka {}: {} has a transaction open for over {} s (another gateway's, or one left by a broker that "
-                        + "died mid-commit); this gateway's position is read up to the last stable offset: if a record of "
-                        + "ours was behind it, entries after it are forwarded again", options.bootstrap(), topic,
+                        + "died mid-commit); this gateway's position is read up to the last stable offset, and where the "
+                        + "store's record of its last commit is later, forwarding resumes from that record", options.bootstrap(), topic,
                         HW_WAIT.toSeconds());
             }
             return found[0];

@@ -154,6 +154,27 @@ class KafkaForwarderTest {
     }
 
     @Test
+    void positionReadFromKafkaBehindACommitThisStoreRecorded_doesNotSendThatCommitAgain() {
+        ListAppender<ILoggingEvent> logs = capture();
+        messages(10);
+        start(5);
+        await().atMost(Duration.ofSeconds(5)).until(() -> feed.forwarded() == 10);
+        // A transaction left open on the offsets topic holds its last stable offset below our
+        // last record: the read after the next connect finds the record of the first commit only.
+        sink.staleRead = 5L;
+        sink.producers.get(0).fenceProducer();
+
+        messages(10);
+        await().atMost(Duration.ofSeconds(10)).until(() -> feed.forwarded() == 20);
+        assertThat(sink.producers).hasSizeGreaterThanOrEqualTo(2);
+        List<String> offsets = sink.committed().stream().filter(r -> r.topic().equals("tether.messages"))
+                .map(r -> header(r, "offset")).toList();
+        assertThat(offsets).hasSize(20).doesNotHaveDuplicates();
+        assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage))
+                .anySatisfy(m -> assertThat(m).contains("feed offset 5").contains("feed offset 10"));
+    }
+
+    @Test
     void positionBeyondTheFeedsHead_isAFeedThatStartedAgain_forwardedFromTheFeedsRecord() {
         messages(4);
         sink.position = 5_000; // the offsets topic remembers a previous data directory
@@ -209,6 +230,8 @@ class KafkaForwarderTest {
         final java.util.concurrent.atomic.AtomicBoolean unreachable = new java.util.concurrent.atomic.AtomicBoolean();
         final AtomicInteger attempts = new AtomicInteger();
         volatile long position = -1;
+        /** When set, what reading the offsets topic finds instead of the last committed record. */
+        volatile Long staleRead;
 
         List<ProducerRecord<byte[], byte[]>> committed() {
             List<ProducerRecord<byte[], byte[]>> all = new ArrayList<>();
@@ -253,7 +276,8 @@ class KafkaForwarderTest {
 
         @Override
         public long committedPosition() {
-            return storedPosition();
+            Long stale = staleRead;
+            return stale != null ? stale : storedPosition();
         }
 
         @Override
