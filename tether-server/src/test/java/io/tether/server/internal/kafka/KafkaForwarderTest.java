@@ -129,17 +129,25 @@ class KafkaForwarderTest {
 
     @Test
     void fencedProducer_isReplaced_andTheNewOneResumesFromThePositionInKafka() {
+        assertThat(fencedAfterTenThenTenMore(() -> { })).hasSize(20).doesNotHaveDuplicates();
+    }
+
+    /**
+     * Forwards 10 entries, runs {@code beforeFence}, fences the producer and appends 10 more;
+     * returns the feed offsets of the messages Kafka then holds, committed.
+     */
+    private List<String> fencedAfterTenThenTenMore(Runnable beforeFence) {
         messages(10);
         start(5);
         await().atMost(Duration.ofSeconds(5)).until(() -> feed.forwarded() == 10);
+        beforeFence.run();
         sink.producers.get(0).fenceProducer();
 
         messages(10);
         await().atMost(Duration.ofSeconds(10)).until(() -> feed.forwarded() == 20);
         assertThat(sink.producers).hasSizeGreaterThanOrEqualTo(2);
-        List<String> offsets = sink.committed().stream().filter(r -> r.topic().equals("tether.messages"))
+        return sink.committed().stream().filter(r -> r.topic().equals("tether.messages"))
                 .map(r -> header(r, "offset")).toList();
-        assertThat(offsets).hasSize(20).doesNotHaveDuplicates();
     }
 
     @Test
@@ -156,19 +164,9 @@ class KafkaForwarderTest {
     @Test
     void positionReadFromKafkaBehindACommitThisStoreRecorded_doesNotSendThatCommitAgain() {
         ListAppender<ILoggingEvent> logs = capture();
-        messages(10);
-        start(5);
-        await().atMost(Duration.ofSeconds(5)).until(() -> feed.forwarded() == 10);
         // A transaction left open on the offsets topic holds its last stable offset below our
         // last record: the read after the next connect finds the record of the first commit only.
-        sink.staleRead = 5L;
-        sink.producers.get(0).fenceProducer();
-
-        messages(10);
-        await().atMost(Duration.ofSeconds(10)).until(() -> feed.forwarded() == 20);
-        assertThat(sink.producers).hasSizeGreaterThanOrEqualTo(2);
-        List<String> offsets = sink.committed().stream().filter(r -> r.topic().equals("tether.messages"))
-                .map(r -> header(r, "offset")).toList();
+        List<String> offsets = fencedAfterTenThenTenMore(() -> sink.staleRead = 5L);
         assertThat(offsets).hasSize(20).doesNotHaveDuplicates();
         assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage))
                 .anySatisfy(m -> assertThat(m).contains("feed offset 5").contains("feed offset 10"));
