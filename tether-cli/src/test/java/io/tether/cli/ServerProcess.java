@@ -214,8 +214,7 @@ final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 // As ./tether runs it.
-                "-Xms64m", "-Xss256k", "-XX:+UseG1GC", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
-                "-XX:+ExitOnOutOfMemoryError",
+                "-Xms64m", "-Xss256k", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
                 "-cp", System.getProperty("java.class.path"),
                 TetherCommand.class.getName(), "serve",
                 "--bind", "127.0.0.1",
