@@ -313,22 +313,23 @@ public final class KafkaForwarder implements AutoCloseable {
         }
         producer = p;
         long head = feed.head();
+        long recorded = feed.forwarded();
         long start;
         if (stored < 0) {
-            start = feed.forwarded();
+            start = recorded;
             log.info("kafka {}: no position for this gateway in {} yet; forwarding from feed offset {} (the store's record)",
                     sink.describe(), topics.offsets(), start);
         } else if (stored > head) {
-            start = feed.forwarded();
+            start = recorded;
             log.warn("kafka {}: the position in {} is feed offset {}, beyond this feed's head {}: the data directory is new "
                     + "or the store is in memory, and its offsets started again; forwarding from feed offset {}. Give each "
                     + "data directory its own --kafka-gateway-id", sink.describe(), topics.offsets(), stored, head, start);
-        } else if (stored < feed.forwarded()) {
+        } else if (stored < recorded) {
             // The store records a position only after its commit returned: what Kafka shows is
             // older, so a transaction left open on the offsets topic (another gateway's, or one a
             // dying broker did not settle) hides our last record. Sending from Kafka's figure
             // would repeat every entry committed since.
-            start = feed.forwarded();
+            start = recorded;
             log.warn("kafka {}: the position read from {} is feed offset {}, behind this store's record of its last commit, "
                     + "feed offset {}: a transaction still open there hides the latest record; forwarding from feed offset {}",
                     sink.describe(), topics.offsets(), stored, start, start);
