@@ -57,6 +57,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 /**
  * The Tether gateway. Build with {@link #builder()}, then {@link #start()}; {@link #close()}
@@ -226,7 +227,6 @@ public final class TetherServer implements AutoCloseable {
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, config.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, config.tcpNoDelay())
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(config.writeBufferLimit() / 2, config.writeBufferLimit()))
                 .childHandler(new ChannelInitializer<>() {
@@ -260,9 +260,15 @@ public final class TetherServer implements AutoCloseable {
                                 .addLast("connection", new Connection(context));
                     }
                 });
-        DeviceThrottle.applyTo(b, transport, config.deviceLimits());
-        transport.applyKeepAlive((opt, value) -> b.childOption(uncheckedOption(opt), value), config.keepAlive());
-        transport.applyUserTimeout((opt, value) -> b.childOption(uncheckedOption(opt), value), config.userTimeout());
+        if (!config.tcpNoDelay()) {
+            // Netty's socket channels turn TCP_NODELAY on when they are created; only "off" costs a call.
+            b.childOption(ChannelOption.TCP_NODELAY, false);
+        }
+        // On epoll these go on the listener, and the kernel copies them into each accepted socket.
+        BiConsumer<ChannelOption<?>, Object> accepted = transport.acceptedSocketOptions(b);
+        DeviceThrottle.applyTo(accepted, transport, config.deviceLimits());
+        transport.applyKeepAlive(accepted, config.keepAlive());
+        transport.applyUserTimeout(accepted, config.userTimeout());
         try {
             serverChannel = b.bind(config.bindAddress()).syncUninterruptibly().channel();
         } catch (Exception e) {
@@ -368,11 +374,6 @@ public final class TetherServer implements AutoCloseable {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    private static ChannelOption<Object> uncheckedOption(ChannelOption<?> option) {
-        return (ChannelOption<Object>) option;
-    }
-
     /** The bound port (useful with port 0). */
     public int port() {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
@@ -471,6 +472,11 @@ public final class TetherServer implements AutoCloseable {
     /** Open TCP connections, handshaken or not. */
     public int connectionCount() {
         return connections.size();
+    }
+
+    /** The open connections' channels: the server's tests read the accepted sockets' options. */
+    Iterable<Channel> acceptedChannels() {
+        return connections;
     }
 
     /** A snapshot of every open connection (handshaken or not), for audits. Thread-safe. */

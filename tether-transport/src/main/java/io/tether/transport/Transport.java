@@ -1,6 +1,7 @@
 package io.tether.transport;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -17,6 +18,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
@@ -25,6 +27,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
@@ -102,8 +105,8 @@ public enum Transport {
 
     /**
      * Applies SO_KEEPALIVE and, where the transport can, TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT
-     * through {@code setter}: a bootstrap's {@code option} or a server bootstrap's
-     * {@code childOption}. {@link KeepAlive#OFF} sets SO_KEEPALIVE false.
+     * through {@code setter}: a bootstrap's {@code option} or a server's
+     * {@link #acceptedSocketOptions}. {@link KeepAlive#OFF} sets SO_KEEPALIVE false.
      */
     public void applyKeepAlive(BiConsumer<ChannelOption<?>, Object> setter, KeepAlive keepAlive) {
         Objects.requireNonNull(keepAlive, "keepAlive");
@@ -130,7 +133,7 @@ public enum Transport {
     }
 
     /**
-     * Applies TCP_USER_TIMEOUT through {@code setter} (a server bootstrap's {@code childOption}):
+     * Applies TCP_USER_TIMEOUT through {@code setter} (a server's {@link #acceptedSocketOptions}):
      * how long sent data may stay unacknowledged before the kernel fails the socket with ETIMEDOUT.
      *
      * @param userTimeout {@link Duration#ZERO} leaves the kernel's default; milliseconds, capped at
@@ -162,6 +165,43 @@ public enum Transport {
         }
         return channel.config().setOption(EpollChannelOption.TCP_USER_TIMEOUT, millis(userTimeout));
     }
+
+    /**
+     * A setter for the socket options of every connection {@code b} accepts: on epoll, the options
+     * Linux copies from a listening socket into each socket it accepts are set once, on the
+     * listener; the others, and every option on NIO, are set per accepted socket as a
+     * {@code childOption}.
+     *
+     * <p>Why: Netty sets a child option with one setsockopt per accepted socket. The liveness
+     * options (SO_KEEPALIVE, TCP_KEEPIDLE / KEEPINTVL / KEEPCNT, TCP_USER_TIMEOUT) and
+     * TCP_NOTSENT_LOWAT were six system calls in the accept loop of every connection, ~14 µs of a
+     * setup in a 19,000-device storm (issue 16's profile). Linux clones the accepted socket from the
+     * listener (tcp_create_openreq_child) and starts the keepalive timer when SO_KEEPALIVE came
+     * with it; the values a device socket ends up with are the same. The server's tests read them
+     * back from accepted sockets.
+     */
+    public BiConsumer<ChannelOption<?>, Object> acceptedSocketOptions(ServerBootstrap b) {
+        return (option, value) -> {
+            IntegerUnixChannelOption inherited = this == EPOLL ? INHERITED.get(option) : null;
+            if (inherited == null) {
+                b.childOption(unchecked(option), value);
+            } else {
+                b.option(inherited, value instanceof Boolean on ? (on ? 1 : 0) : ((Number) value).intValue());
+            }
+        };
+    }
+
+    /**
+     * The options {@link #acceptedSocketOptions} sets on the listener, as Linux's level and name
+     * (the same numbers on x86-64 and arm64, the architectures Netty's epoll library is built for).
+     */
+    private static final Map<ChannelOption<?>, IntegerUnixChannelOption> INHERITED = Map.of(
+            ChannelOption.SO_KEEPALIVE, new IntegerUnixChannelOption("SO_KEEPALIVE", 1, 9),
+            EpollChannelOption.TCP_KEEPIDLE, new IntegerUnixChannelOption("TCP_KEEPIDLE", 6, 4),
+            EpollChannelOption.TCP_KEEPINTVL, new IntegerUnixChannelOption("TCP_KEEPINTVL", 6, 5),
+            EpollChannelOption.TCP_KEEPCNT, new IntegerUnixChannelOption("TCP_KEEPCNT", 6, 6),
+            EpollChannelOption.TCP_USER_TIMEOUT, new IntegerUnixChannelOption("TCP_USER_TIMEOUT", 6, 18),
+            EpollChannelOption.TCP_NOTSENT_LOWAT, new IntegerUnixChannelOption("TCP_NOTSENT_LOWAT", 6, 25));
 
     /**
      * Sets IP_BIND_ADDRESS_NO_PORT where the transport can (epoll): the source port is then picked

@@ -1,9 +1,9 @@
 package io.tether.server.internal.limits;
 
 import io.micrometer.core.instrument.Counter;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.util.AttributeKey;
@@ -11,6 +11,7 @@ import io.tether.server.DeviceLimits;
 import io.tether.transport.Transport;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 /**
  * Per-device limits ({@link DeviceLimits}) applied to a session's channel: uplink rates by
@@ -61,12 +62,13 @@ public final class DeviceThrottle {
     }
 
     /**
-     * Sets TCP_NOTSENT_LOWAT on the device sockets of {@code bootstrap}, where the transport has
-     * it (epoll) and the write-stall close is on.
+     * Sets TCP_NOTSENT_LOWAT through {@code accepted} (the setter of the device sockets' options,
+     * {@link Transport#acceptedSocketOptions}), where the transport has it (epoll) and the
+     * write-stall close is on.
      */
-    public static void applyTo(ServerBootstrap bootstrap, Transport transport, DeviceLimits limits) {
+    public static void applyTo(BiConsumer<ChannelOption<?>, Object> accepted, Transport transport, DeviceLimits limits) {
         if (transport == Transport.EPOLL && !limits.writeStallTimeout().isZero()) {
-            bootstrap.childOption(EpollChannelOption.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT);
+            accepted.accept(EpollChannelOption.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT);
         }
     }
 
