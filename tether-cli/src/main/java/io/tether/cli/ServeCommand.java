@@ -20,6 +20,7 @@ import io.tether.transport.tls.Tls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -390,12 +391,23 @@ public final class ServeCommand implements Callable<Integer> {
             }
             installed = true;
             for (String name : new String[] {"TERM", "INT"}) {
-                Signal.handle(new Signal(name), sig -> {
+                SignalHandler was = Signal.handle(new Signal(name), sig -> {
                     received = "SIG" + sig.getName();
                     STOP.countDown();
                 });
+                if (name.equals("TERM") && was == SignalHandler.SIG_IGN) {
+                    log.warn("SIGTERM is ignored by this process (its parent started it so): it cannot be stopped"
+                            + " gracefully with kill; SIGINT still stops it");
+                }
             }
-            Signal.handle(new Signal("HUP"), sig -> onHup.run());
+            // A signal ignored when the JVM starts stays ignored: HotSpot installs no handler for it.
+            // nohup does that to SIGHUP, and a reload that silently never happens is worse than a line
+            // saying so.
+            if (Signal.handle(new Signal("HUP"), sig -> onHup.run()) == SignalHandler.SIG_IGN) {
+                log.warn("SIGHUP is ignored by this process (started under nohup?): a SIGHUP will not reload"
+                        + " --credentials or --api-keys; each is still re-read within seconds of a change to its file."
+                        + " To have SIGHUP work, start it without nohup (setsid, or a service manager)");
+            }
         }
 
         /** The stop signal received so far ("SIGTERM"), or null. */

@@ -18,7 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ServeSignalsIT {
     private static Process serve(Path dir, String logLevel, String... extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        // SIGHUP as a service manager leaves it, whatever this test runs under (nohup ignores it,
+        // and the child would inherit that).
+        return serveWith("--default-signal=HUP", dir, logLevel, extra);
+    }
+
+    /** {@code signals}: GNU env's option that sets the child's dispositions before it starts. */
+    private static Process serveWith(String signals, Path dir, String logLevel, String... extra) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("env", signals, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dlogback.configurationFile=" + Path.of("target/classes/logback.xml").toAbsolutePath(),
                 "-cp", System.getProperty("java.class.path"), "io.tether.cli.TetherCommand",
                 "serve", "--insecure-no-auth", "--bind", "127.0.0.1", "--port", "0"));
@@ -49,6 +56,41 @@ class ServeSignalsIT {
             System.out.println(out + "exit " + p.exitValue());
             assertThat(p.exitValue()).isZero();
             assertThat(out).contains("SIGTERM: stopping").contains("DEBUG").contains("store: memory");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void startedWithSighupIgnored_asUnderNohup_saysSoAtStart(@TempDir Path dir) throws Exception {
+        Process p = serveWith("--ignore-signal=HUP", dir, "INFO", "--store", "memory");
+        try {
+            Path log = dir.resolve("serve.log");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("listening on"));
+            signal(p, "HUP");
+            Thread.sleep(500);
+            signal(p, "TERM");
+            assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            String out = Files.readString(log);
+            System.out.println(out + "exit " + p.exitValue());
+            assertThat(out).contains("WARN").contains("SIGHUP is ignored by this process (started under nohup?)")
+                    .as("the ignored SIGHUP reached no handler").doesNotContain("SIGHUP: nothing to reload");
+            assertThat(p.exitValue()).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void sighupDefault_saysNothingAboutIt(@TempDir Path dir) throws Exception {
+        // The line is about the disposition, not about every start: here SIGHUP works.
+        Process p = serve(dir, "INFO", "--store", "memory");
+        try {
+            Path log = dir.resolve("serve.log");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("listening on"));
+            signal(p, "TERM");
+            assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            assertThat(Files.readString(log)).doesNotContain("is ignored by this process");
         } finally {
             p.destroyForcibly();
         }
