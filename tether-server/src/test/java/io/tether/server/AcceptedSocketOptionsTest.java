@@ -5,6 +5,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.tether.transport.KeepAlive;
 import io.tether.transport.Transport;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -24,6 +25,8 @@ import static org.awaitility.Awaitility.await;
  * kernel (getsockopt) on the socket the server accepted.
  */
 class AcceptedSocketOptionsTest {
+    private TetherServer server;
+    private Socket device;
 
     @Test
     void keepaliveUserTimeoutAndLowWatermark_reachTheAcceptedSocket() throws Exception {
@@ -53,9 +56,6 @@ class AcceptedSocketOptionsTest {
         assertThat(c.isTcpNoDelay()).as("TCP_NODELAY").isFalse();
     }
 
-    private TetherServer server;
-    private Socket device;
-
     private EpollSocketChannelConfig acceptedSocket(UnaryOperator<TetherServer.Builder> options) throws Exception {
         Assumptions.assumeTrue(Epoll.isAvailable(), "the options are set on the listener on epoll only");
         server = options.apply(TetherServer.builder()
@@ -67,7 +67,7 @@ class AcceptedSocketOptionsTest {
         return (EpollSocketChannelConfig) accepted.config();
     }
 
-    @org.junit.jupiter.api.AfterEach
+    @AfterEach
     void close() throws Exception {
         if (device != null) {
             device.close();
